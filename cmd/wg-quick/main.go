@@ -1,0 +1,106 @@
+// Command wg-quick is a drop-in replacement for WireGuard's wg-quick(8) on
+// Linux: it brings a WireGuard interface up or down from a configuration
+// file, saves the running configuration, and strips a file to what wg reads.
+// Every change goes through netlink; where the kernel has no WireGuard
+// module, an embedded userspace device (wireguard-go) carries the packets.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// env is everything a verb may touch; main wires in the process's own.
+type env struct {
+	prog      string // basename of argv[0], as in the reference's messages
+	self      string // this executable, for re-execution
+	args      []string
+	stdout    io.Writer
+	stderr    io.Writer
+	lookupEnv func(string) (string, bool)
+	uid       int
+}
+
+func (e *env) die(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "%s: %s\n", e.prog, fmt.Sprintf(format, args...))
+	return 1
+}
+
+func (e *env) warn(s string) { fmt.Fprintln(e.stderr, s) }
+
+type verb struct {
+	name string
+	run  func(e *env, arg string) int
+}
+
+var verbs = []verb{
+	{"up", upMain},
+	{"down", downMain},
+	{"save", saveMain},
+	{"strip", stripMain},
+}
+
+func usage(e *env) {
+	fmt.Fprintf(e.stderr, `Usage: %[1]s [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]
+
+  CONFIG_FILE is a configuration file, whose filename is the interface name
+  followed by `+"`"+`.conf'. Otherwise, INTERFACE is an interface name, with
+  configuration found at /etc/wireguard/INTERFACE.conf. It is to be readable
+  by wg(8)'s `+"`"+`setconf' sub-command, with the exception of the following additions
+  to the [Interface] section, which are handled by %[1]s:
+
+  - Address: may be specified one or more times and contains one or more
+    IP addresses (with an optional CIDR mask) to be set for the interface.
+  - DNS: an optional DNS server to use while the device is up.
+  - MTU: an optional MTU for the interface; if unspecified, auto-calculated.
+  - Table: an optional routing table to which routes will be added; if
+    unspecified or `+"`"+`auto', the default table is used. If `+"`"+`off', no routes
+    are added.
+  - PreUp, PostUp, PreDown, PostDown: script snippets which will be executed
+    by bash(1) at the corresponding phases of the link, most commonly used
+    to configure DNS. The string `+"`"+`%%i' is expanded to INTERFACE.
+  - SaveConfig: if set to `+"`"+`true', the configuration is saved from the current
+    state of the interface upon shutdown.
+
+See wg-quick(8) for more info and examples.
+`, e.prog)
+}
+
+// run is wg-quick's main; args are the arguments after the program name.
+func run(e *env, args []string) int {
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		usage(e)
+		return 0
+	}
+	if len(args) == 2 {
+		for _, v := range verbs {
+			if v.name == args[0] {
+				if code, done := autoSu(e); done {
+					return code
+				}
+				return v.run(e, args[1])
+			}
+		}
+	}
+	usage(e)
+	return 1
+}
+
+func main() {
+	self, err := os.Executable()
+	if err != nil {
+		self = os.Args[0]
+	}
+	e := &env{
+		prog:      filepath.Base(os.Args[0]),
+		self:      self,
+		args:      os.Args[1:],
+		stdout:    os.Stdout,
+		stderr:    os.Stderr,
+		lookupEnv: os.LookupEnv,
+		uid:       os.Getuid(),
+	}
+	os.Exit(run(e, os.Args[1:]))
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gowg/wgtools/internal/conf"
+)
+
+// genkeyMain is `wg genkey` and `wg genpsk`.
+func genkeyMain(e *env, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintf(e.stderr, "Usage: %s %s\n", e.prog, args[0])
+		return 1
+	}
+	if e.stdoutFile != nil {
+		if st, err := e.stdoutFile.Stat(); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o007 != 0 {
+			fmt.Fprintf(e.stderr, "Warning: writing to world accessible file.\nConsider setting the umask to 077 and trying again.\n")
+			// The file is about to hold a secret: keep it to its owner.
+			_ = e.stdoutFile.Chmod(st.Mode().Perm() & 0o700)
+		}
+	}
+	generate := conf.GeneratePrivateKey
+	if args[0] == "genpsk" {
+		generate = conf.GeneratePresharedKey
+	}
+	k, err := generate()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "getrandom: %s\n", conf.Strerror(err))
+		return 1
+	}
+	defer k.Wipe()
+	if _, err := fmt.Fprintf(e.stdout, "%s\n", k); err != nil {
+		fmt.Fprintf(e.stderr, "%s: %s\n", args[0], conf.Strerror(err))
+		return 1
+	}
+	return 0
+}

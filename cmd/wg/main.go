@@ -1,0 +1,95 @@
+// Command wg is a drop-in replacement for WireGuard's wg(8): it shows and
+// changes the configuration of WireGuard interfaces, kernel and userspace
+// alike, and makes keys. Output, messages and exit codes follow
+// wireguard-tools (see internal/version.Reference).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// env is everything a subcommand may touch; main wires in the process's
+// own, tests wire in buffers.
+type env struct {
+	prog      string // argv[0], used in usage lines and pubkey errors
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	lookupEnv func(string) (string, bool)
+	// stdoutFile is the process's standard output when it is a file
+	// descriptor (genkey checks who may read it); nil in tests.
+	stdoutFile *os.File
+}
+
+func (e *env) getenv(key string) string {
+	v, _ := e.lookupEnv(key)
+	return v
+}
+
+type subcommand struct {
+	name string
+	run  func(e *env, args []string) int
+	help string
+}
+
+// subcommands is the dispatch table; its order and texts are the usage
+// text's. Aliases share a function and branch on args[0].
+var subcommands = []subcommand{
+	{"show", showMain, "Shows the current configuration and device information"},
+	{"showconf", showconfMain, "Shows the current configuration of a given WireGuard interface, for use with `setconf'"},
+	{"set", setMain, "Change the current configuration, add peers, remove peers, or change peers"},
+	{"setconf", setconfMain, "Applies a configuration file to a WireGuard interface"},
+	{"addconf", setconfMain, "Appends a configuration file to a WireGuard interface"},
+	{"syncconf", setconfMain, "Synchronizes a configuration file to a WireGuard interface"},
+	{"genkey", genkeyMain, "Generates a new private key and writes it to stdout"},
+	{"genpsk", genkeyMain, "Generates a new preshared key and writes it to stdout"},
+	{"pubkey", pubkeyMain, "Reads a private key from stdin and writes a public key to stdout"},
+}
+
+func usage(e *env, w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s <cmd> [<args>]\n\nAvailable subcommands:\n", e.prog)
+	for _, c := range subcommands {
+		fmt.Fprintf(w, "  %s: %s\n", c.name, c.help)
+	}
+	fmt.Fprintf(w, "You may pass `--help' to any of these subcommands to view usage.\n")
+}
+
+// run is wg's main: args[0] is the program name.
+func run(e *env, args []string) int {
+	if len(args) == 1 {
+		return showMain(e, []string{"show"})
+	}
+	if len(args) == 2 {
+		switch args[1] {
+		case "-v", "--version", "version":
+			fmt.Fprintf(e.stdout, "%s\n", versionLine())
+			return 0
+		case "-h", "--help", "help":
+			usage(e, e.stdout)
+			return 0
+		}
+	}
+	for _, c := range subcommands {
+		if c.name == args[1] {
+			return c.run(e, args[1:])
+		}
+	}
+	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", args[1])
+	usage(e, e.stderr)
+	return 1
+}
+
+func main() {
+	stdout := os.Stdout
+	e := &env{
+		prog:       os.Args[0],
+		stdin:      os.Stdin,
+		stdout:     stdout,
+		stderr:     os.Stderr,
+		lookupEnv:  os.LookupEnv,
+		stdoutFile: stdout,
+	}
+	os.Exit(run(e, os.Args))
+}

@@ -1,0 +1,126 @@
+package conf
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+
+	"golang.org/x/crypto/curve25519"
+)
+
+// KeyLen is the length of a WireGuard key in bytes.
+const KeyLen = 32
+
+// Key is a Curve25519 private or public key, or a preshared key.
+// The zero Key means "no key" wherever wg treats an all-zero key so.
+type Key [KeyLen]byte
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+var errKeyFormat = errors.New("Key is not the correct length or format")
+
+// ParseKey decodes a key the way wireguard-tools' key_from_base64 does:
+// exactly 44 characters, the last one '=', the others from the standard
+// base64 alphabet, and the padding bits of the last data character zero (so
+// every key has exactly one accepted spelling).
+func ParseKey(s string) (Key, error) {
+	var k Key
+	if len(s) != 44 || s[43] != '=' {
+		return k, errKeyFormat
+	}
+	for i := 0; i < 43; i++ {
+		if indexByte(base64Alphabet, s[i]) < 0 {
+			return k, errKeyFormat
+		}
+	}
+	if indexByte(base64Alphabet, s[42])&3 != 0 {
+		return k, errKeyFormat
+	}
+	n, err := base64.StdEncoding.Decode(k[:], []byte(s))
+	if err != nil || n != KeyLen {
+		return Key{}, errKeyFormat
+	}
+	return k, nil
+}
+
+// ParseHexKey decodes the 64-hex-digit form used by the UAPI protocol.
+func ParseHexKey(s string) (Key, error) {
+	var k Key
+	if len(s) != 2*KeyLen {
+		return k, errKeyFormat
+	}
+	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
+		return Key{}, errKeyFormat
+	}
+	return k, nil
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// String returns the base64 form (44 characters).
+func (k Key) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+
+// Hex returns the lowercase hexadecimal form used by the UAPI protocol.
+func (k Key) Hex() string { return hex.EncodeToString(k[:]) }
+
+// IsZero reports whether every byte of k is zero.
+func (k Key) IsZero() bool {
+	var acc byte
+	for _, b := range k {
+		acc |= b
+	}
+	return acc == 0
+}
+
+// PublicKey derives the public key of the private key k. The result is
+// computed on the clamped scalar, as wg does.
+func (k Key) PublicKey() Key {
+	var pub Key
+	priv := k
+	clamp(&priv)
+	out, err := curve25519.X25519(priv[:], curve25519.Basepoint)
+	priv.Wipe()
+	if err != nil {
+		// Only a low-order result errors; the base point never gives one.
+		return pub
+	}
+	copy(pub[:], out)
+	return pub
+}
+
+// Wipe overwrites the key with zeros.
+func (k *Key) Wipe() {
+	for i := range k {
+		k[i] = 0
+	}
+}
+
+func clamp(k *Key) {
+	k[0] &= 248
+	k[31] = (k[31] & 127) | 64
+}
+
+// GeneratePrivateKey returns a new random, clamped private key.
+func GeneratePrivateKey() (Key, error) {
+	k, err := GeneratePresharedKey()
+	if err != nil {
+		return k, err
+	}
+	clamp(&k)
+	return k, nil
+}
+
+// GeneratePresharedKey returns 32 random bytes.
+func GeneratePresharedKey() (Key, error) {
+	var k Key
+	_, err := rand.Read(k[:])
+	return k, err
+}

@@ -1,0 +1,41 @@
+package conf
+
+import (
+	"path/filepath"
+	"regexp"
+)
+
+// MaxInterfaceNameLen is IFNAMSIZ-1.
+const MaxInterfaceNameLen = 15
+
+var (
+	interfaceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
+	configPathPattern    = regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
+)
+
+// ValidInterfaceName applies wg-quick's rule: 1 to 15 characters of
+// [a-zA-Z0-9_=+.-].
+func ValidInterfaceName(name string) bool { return interfaceNamePattern.MatchString(name) }
+
+// DefaultConfigDir is where wg-quick looks for NAME.conf.
+const DefaultConfigDir = "/etc/wireguard"
+
+// QuickConfigPath turns wg-quick's argument into a config path: a bare
+// interface name means DefaultConfigDir/NAME.conf, anything else is a path.
+func QuickConfigPath(arg string) string {
+	if ValidInterfaceName(arg) {
+		return filepath.Join(DefaultConfigDir, arg+".conf")
+	}
+	return arg
+}
+
+// InterfaceFromConfigPath extracts the interface name from a config path
+// as given (before any symlink is resolved): the base name without .conf,
+// which must itself be a valid name.
+func InterfaceFromConfigPath(path string) (string, bool) {
+	m := configPathPattern.FindStringSubmatch(path)
+	if m == nil {
+		return "", false
+	}
+	return m[2], true
+}
