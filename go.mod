@@ -3,6 +3,17 @@ module github.com/gowg/wgtools
 go 1.26.8
 
 require (
-	golang.org/x/crypto v0.49.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	github.com/mdlayher/genetlink v1.4.0
+	github.com/mdlayher/netlink v1.9.0
+	github.com/vishvananda/netlink v1.3.1
+	golang.org/x/crypto v0.49.0
+	golang.org/x/sys v0.50.0
+)
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/mdlayher/socket v0.6.0 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
+	golang.org/x/net v0.52.0 // indirect
+	golang.org/x/sync v0.20.0 // indirect
 )

@@ -12,6 +12,9 @@ import (
 type Config struct {
 	Interface Interface
 	Peers     []Peer
+	// ReplacePeers removes every peer the device has before Peers are
+	// applied (setconf). It is not a file key: the command sets it.
+	ReplacePeers bool
 }
 
 // Interface holds the [Interface] section.

@@ -1,0 +1,390 @@
+package wgdev
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+	vnl "github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/gowg/wgtools/internal/conf"
+)
+
+// kernel talks to the kernel's "wireguard" generic netlink family.
+type kernel struct {
+	conn   *genetlink.Conn
+	family uint16
+}
+
+func openKernel() (*kernel, error) {
+	c, err := genetlink.Dial(nil)
+	if err != nil {
+		return nil, errnoOf(err)
+	}
+	f, err := c.GetFamily(unix.WG_GENL_NAME)
+	if err != nil {
+		c.Close()
+		if errors.Is(err, os.ErrNotExist) {
+			// No module: what the reference reports for every request.
+			return nil, syscall.EPROTONOSUPPORT
+		}
+		return nil, errnoOf(err)
+	}
+	return &kernel{conn: c, family: f.ID}, nil
+}
+
+func (k *kernel) close() error { return k.conn.Close() }
+
+func (k *kernel) execute(cmd uint8, flags netlink.HeaderFlags, attrs []byte) ([]genetlink.Message, error) {
+	msgs, err := k.conn.Execute(genetlink.Message{
+		Header: genetlink.Header{Command: cmd, Version: unix.WG_GENL_VERSION},
+		Data:   attrs,
+	}, k.family, flags)
+	if err != nil {
+		var oerr *netlink.OpError
+		if errors.As(err, &oerr) {
+			var errno syscall.Errno
+			if errors.As(oerr.Err, &errno) {
+				return nil, errno
+			}
+		}
+		return nil, errnoOf(err)
+	}
+	return msgs, nil
+}
+
+// kernelInterfaces lists links of kind "wireguard" in ifindex order.
+func kernelInterfaces() ([]string, error) {
+	links, err := vnl.LinkList()
+	if err != nil && !errors.Is(err, vnl.ErrDumpInterrupted) {
+		return nil, errnoOf(err)
+	}
+	var names []string
+	for _, l := range links {
+		if l.Type() == "wireguard" {
+			names = append(names, l.Attrs().Name)
+		}
+	}
+	return names, nil
+}
+
+func (k *kernel) get(name string) (*conf.Device, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.String(unix.WGDEVICE_A_IFNAME, name)
+	attrs, err := ae.Encode()
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := k.execute(unix.WG_CMD_GET_DEVICE, netlink.Request|netlink.Dump, attrs)
+	if err != nil {
+		return nil, err
+	}
+	dev := &conf.Device{Name: name}
+	for _, m := range msgs {
+		if err := parseDeviceMessage(m.Data, dev); err != nil {
+			return nil, syscall.EPROTO
+		}
+	}
+	return dev, nil
+}
+
+func parseDeviceMessage(data []byte, dev *conf.Device) error {
+	ad, err := netlink.NewAttributeDecoder(data)
+	if err != nil {
+		return err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.WGDEVICE_A_IFNAME:
+			dev.Name = ad.String()
+		case unix.WGDEVICE_A_PRIVATE_KEY:
+			copy(dev.PrivateKey[:], ad.Bytes())
+		case unix.WGDEVICE_A_PUBLIC_KEY:
+			copy(dev.PublicKey[:], ad.Bytes())
+		case unix.WGDEVICE_A_LISTEN_PORT:
+			dev.ListenPort = ad.Uint16()
+		case unix.WGDEVICE_A_FWMARK:
+			dev.FwMark = ad.Uint32()
+		case unix.WGDEVICE_A_PEERS:
+			ad.Nested(func(peers *netlink.AttributeDecoder) error {
+				for peers.Next() {
+					peers.Nested(func(pd *netlink.AttributeDecoder) error {
+						return parsePeer(pd, dev)
+					})
+				}
+				return peers.Err()
+			})
+		}
+	}
+	return ad.Err()
+}
+
+// parsePeer reads one peer; a peer whose key repeats the previous one is
+// the continuation of a peer split across messages.
+func parsePeer(pd *netlink.AttributeDecoder, dev *conf.Device) error {
+	var p conf.DevicePeer
+	var hasKey bool
+	for pd.Next() {
+		switch pd.Type() {
+		case unix.WGPEER_A_PUBLIC_KEY:
+			copy(p.PublicKey[:], pd.Bytes())
+			hasKey = true
+		case unix.WGPEER_A_PRESHARED_KEY:
+			copy(p.PresharedKey[:], pd.Bytes())
+		case unix.WGPEER_A_ENDPOINT:
+			p.Endpoint = decodeSockaddr(pd.Bytes())
+		case unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+			p.PersistentKeepalive = pd.Uint16()
+		case unix.WGPEER_A_LAST_HANDSHAKE_TIME:
+			b := pd.Bytes()
+			if len(b) == 16 {
+				sec := int64(binary.NativeEndian.Uint64(b[:8]))
+				nsec := int64(binary.NativeEndian.Uint64(b[8:]))
+				if sec != 0 || nsec != 0 {
+					p.LastHandshake = time.Unix(sec, nsec)
+				}
+			}
+		case unix.WGPEER_A_RX_BYTES:
+			p.RxBytes = pd.Uint64()
+		case unix.WGPEER_A_TX_BYTES:
+			p.TxBytes = pd.Uint64()
+		case unix.WGPEER_A_PROTOCOL_VERSION:
+			p.ProtocolVersion = int(pd.Uint32())
+		case unix.WGPEER_A_ALLOWEDIPS:
+			pd.Nested(func(list *netlink.AttributeDecoder) error {
+				for list.Next() {
+					list.Nested(func(ad *netlink.AttributeDecoder) error {
+						var ip []byte
+						var bits int
+						for ad.Next() {
+							switch ad.Type() {
+							case unix.WGALLOWEDIP_A_IPADDR:
+								ip = ad.Bytes()
+							case unix.WGALLOWEDIP_A_CIDR_MASK:
+								bits = int(ad.Uint8())
+							}
+						}
+						if a, ok := netip.AddrFromSlice(ip); ok {
+							p.AllowedIPs = append(p.AllowedIPs, netip.PrefixFrom(a, bits))
+						}
+						return ad.Err()
+					})
+				}
+				return list.Err()
+			})
+		}
+	}
+	if !hasKey {
+		return pd.Err()
+	}
+	if n := len(dev.Peers); n > 0 && dev.Peers[n-1].PublicKey == p.PublicKey {
+		last := &dev.Peers[n-1]
+		last.AllowedIPs = append(last.AllowedIPs, p.AllowedIPs...)
+		return pd.Err()
+	}
+	dev.Peers = append(dev.Peers, p)
+	return pd.Err()
+}
+
+func decodeSockaddr(b []byte) netip.AddrPort {
+	switch len(b) {
+	case unix.SizeofSockaddrInet4:
+		if binary.NativeEndian.Uint16(b) != unix.AF_INET {
+			return netip.AddrPort{}
+		}
+		a := netip.AddrFrom4([4]byte(b[4:8]))
+		return netip.AddrPortFrom(a, binary.BigEndian.Uint16(b[2:4]))
+	case unix.SizeofSockaddrInet6:
+		if binary.NativeEndian.Uint16(b) != unix.AF_INET6 {
+			return netip.AddrPort{}
+		}
+		a := netip.AddrFrom16([16]byte(b[8:24]))
+		if scope := binary.NativeEndian.Uint32(b[24:28]); scope != 0 {
+			a = zoneName(a.WithZone(strconv.FormatUint(uint64(scope), 10)))
+		}
+		return netip.AddrPortFrom(a, binary.BigEndian.Uint16(b[2:4]))
+	}
+	return netip.AddrPort{}
+}
+
+func encodeSockaddr(ep netip.AddrPort) []byte {
+	a := ep.Addr()
+	if a.Is4() {
+		b := make([]byte, unix.SizeofSockaddrInet4)
+		binary.NativeEndian.PutUint16(b, unix.AF_INET)
+		binary.BigEndian.PutUint16(b[2:], ep.Port())
+		a4 := a.As4()
+		copy(b[4:], a4[:])
+		return b
+	}
+	b := make([]byte, unix.SizeofSockaddrInet6)
+	binary.NativeEndian.PutUint16(b, unix.AF_INET6)
+	binary.BigEndian.PutUint16(b[2:], ep.Port())
+	a16 := a.As16()
+	copy(b[8:], a16[:])
+	if z := a.Zone(); z != "" {
+		var scope uint64
+		if n, err := strconv.ParseUint(z, 10, 32); err == nil {
+			scope = n
+		} else if ifi, err := net.InterfaceByName(z); err == nil {
+			scope = uint64(ifi.Index)
+		}
+		binary.NativeEndian.PutUint32(b[24:], uint32(scope))
+	}
+	return b
+}
+
+// messageBudget bounds the attributes of one set request. A nested
+// attribute's length is 16 bits, so the peers nest must stay below 64 KiB.
+const messageBudget = 48 << 10
+
+func attrLen(payload int) int { return 4 + (payload+3)&^3 }
+
+// peerChunk is the part of one peer that goes into one message.
+type peerChunk struct {
+	peer   *conf.Peer
+	first  bool // the peer's own attributes (flags, keys, endpoint) go with its first chunk
+	allow  []conf.AllowedIP
+	remove bool
+}
+
+// planSet splits cfg into messages as the reference's kernel_set_device
+// does: when a message is full, the next one repeats the interface name
+// and the current peer's public key, and carries on with its allowed IPs,
+// without any replace flags.
+func planSet(cfg *conf.Config) [][]peerChunk {
+	var msgs [][]peerChunk
+	var cur []peerChunk
+	size := 256 // device attributes
+	flush := func() {
+		msgs = append(msgs, cur)
+		cur, size = nil, 64
+	}
+	for i := range cfg.Peers {
+		p := &cfg.Peers[i]
+		head := 4 + attrLen(32) + attrLen(4) + attrLen(32) + attrLen(unix.SizeofSockaddrInet6) + attrLen(2) + 4
+		if size+head > messageBudget && len(cur) > 0 {
+			flush()
+		}
+		chunk := peerChunk{peer: p, first: true, remove: p.Remove}
+		size += head
+		if !p.Remove {
+			for _, a := range p.AllowedIPs {
+				n := 4 + attrLen(2) + attrLen(16) + attrLen(1)
+				if size+n > messageBudget {
+					cur = append(cur, chunk)
+					flush()
+					chunk = peerChunk{peer: p}
+					size += head
+				}
+				chunk.allow = append(chunk.allow, a)
+				size += n
+			}
+		}
+		cur = append(cur, chunk)
+	}
+	if len(cur) > 0 || len(msgs) == 0 {
+		msgs = append(msgs, cur)
+	}
+	return msgs
+}
+
+func (k *kernel) set(name string, cfg *conf.Config) error {
+	for n, chunks := range planSet(cfg) {
+		ae := netlink.NewAttributeEncoder()
+		ae.String(unix.WGDEVICE_A_IFNAME, name)
+		if n == 0 {
+			i := &cfg.Interface
+			if i.PrivateKey != nil {
+				ae.Bytes(unix.WGDEVICE_A_PRIVATE_KEY, i.PrivateKey[:])
+			}
+			if i.ListenPort != nil {
+				ae.Uint16(unix.WGDEVICE_A_LISTEN_PORT, *i.ListenPort)
+			}
+			if i.FwMark != nil {
+				ae.Uint32(unix.WGDEVICE_A_FWMARK, *i.FwMark)
+			}
+			if cfg.ReplacePeers {
+				ae.Uint32(unix.WGDEVICE_A_FLAGS, unix.WGDEVICE_F_REPLACE_PEERS)
+			}
+		}
+		if len(chunks) > 0 {
+			ae.Nested(unix.WGDEVICE_A_PEERS, func(peers *netlink.AttributeEncoder) error {
+				for idx, c := range chunks {
+					peers.Nested(uint16(idx), func(pe *netlink.AttributeEncoder) error {
+						encodePeerChunk(pe, c)
+						return nil
+					})
+				}
+				return nil
+			})
+		}
+		attrs, err := ae.Encode()
+		if err != nil {
+			return err
+		}
+		if _, err := k.execute(unix.WG_CMD_SET_DEVICE, netlink.Request|netlink.Acknowledge, attrs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func encodePeerChunk(pe *netlink.AttributeEncoder, c peerChunk) {
+	p := c.peer
+	pe.Bytes(unix.WGPEER_A_PUBLIC_KEY, p.PublicKey[:])
+	if c.first {
+		var flags uint32
+		if p.Remove {
+			flags |= unix.WGPEER_F_REMOVE_ME
+		}
+		if p.UpdateOnly {
+			flags |= unix.WGPEER_F_UPDATE_ONLY
+		}
+		if p.ReplaceAllowedIPs && !p.Remove {
+			flags |= unix.WGPEER_F_REPLACE_ALLOWEDIPS
+		}
+		if flags != 0 {
+			pe.Uint32(unix.WGPEER_A_FLAGS, flags)
+		}
+		if p.Remove {
+			return
+		}
+		if p.PresharedKey != nil {
+			pe.Bytes(unix.WGPEER_A_PRESHARED_KEY, p.PresharedKey[:])
+		}
+		if p.Endpoint != nil {
+			pe.Bytes(unix.WGPEER_A_ENDPOINT, encodeSockaddr(*p.Endpoint))
+		}
+		if p.PersistentKeepalive != nil {
+			pe.Uint16(unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, *p.PersistentKeepalive)
+		}
+	}
+	if len(c.allow) == 0 {
+		return
+	}
+	pe.Nested(unix.WGPEER_A_ALLOWEDIPS, func(list *netlink.AttributeEncoder) error {
+		for i, a := range c.allow {
+			list.Nested(uint16(i), func(ae *netlink.AttributeEncoder) error {
+				addr := a.Prefix.Addr()
+				if addr.Is4() {
+					ae.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET)
+				} else {
+					ae.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET6)
+				}
+				ae.Bytes(unix.WGALLOWEDIP_A_IPADDR, addr.AsSlice())
+				ae.Uint8(unix.WGALLOWEDIP_A_CIDR_MASK, uint8(a.Prefix.Bits()))
+				return nil
+			})
+		}
+		return nil
+	})
+}
