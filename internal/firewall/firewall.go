@@ -70,7 +70,7 @@ func (fw *Firewall) PlanInstall(ctx context.Context, s Spec) (Op, error) {
 	}
 	if b == IPTables {
 		return Op{line: restoreLine(s.Family), payload: IPTablesPayload(s), do: func() error {
-			return fw.ipt(s.Family).install(s)
+			return fw.ipt(s.Family).install(s, fw.nftNames(fw.nft().probe() == nil, s.Family))
 		}}, nil
 	}
 	return Op{line: lineNFT, payload: NFTPayload(s), do: func() error {

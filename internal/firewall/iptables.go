@@ -104,9 +104,13 @@ func markerIface(spec []string) (string, bool) {
 // install inserts s's rules, each at the head of its chain, in the
 // reference's order. Rules of the same interface and family left over from
 // before are deleted first. A failure deletes the rules this call made.
-func (b ipt) install(s Spec) error {
+func (b ipt) install(s Spec, nftTables func() ([]string, error)) error {
+	tables, err := b.tables(nftTables)
+	if err != nil {
+		return err
+	}
 	return b.with(func(t *iptables.IPTables) error {
-		old, err := marked(t, b.family, map[string]bool{"raw": true, "mangle": true})
+		old, err := marked(t, b.family, tables)
 		if err != nil {
 			return err
 		}

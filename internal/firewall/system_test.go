@@ -128,7 +128,7 @@ func fwmarkOf(t *testing.T, path string) uint32 {
 func diff(t *testing.T, what, got, want string) {
 	t.Helper()
 	if got != want {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", what, got, want)
+		t.Errorf("%s differs:\n--- got\n%s--- want\n%s(quoted: %q\n%q)", what, got, want, got, want)
 	}
 }
 
