@@ -1,12 +1,15 @@
 package firewall
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -205,5 +208,24 @@ func TestSpecCheck(t *testing.T) {
 	s := Spec{Iface: "wg0", Family: IPv6, Mark: 1, Addrs: []netip.Addr{netip.MustParseAddr("fe80::1%wg0")}}
 	if got := NFTPayload(s); !strings.Contains(got, "ip6 daddr fe80::1 fib") {
 		t.Errorf("zone kept: %q", got)
+	}
+}
+
+func TestProbeResult(t *testing.T) {
+	for _, c := range []struct {
+		err         error
+		unavailable bool
+		ok          bool
+	}{
+		{nil, false, true},
+		{&os.SyscallError{Syscall: "socket", Err: syscall.EPROTONOSUPPORT}, true, false},
+		{fmt.Errorf("netlink receive: %w", syscall.EINVAL), true, false},
+		{fmt.Errorf("netlink receive: %w", syscall.ENOENT), true, false},
+		{fmt.Errorf("netlink receive: %w", syscall.EPERM), false, false},
+	} {
+		err := probeResult(c.err)
+		if (err == nil) != c.ok || errors.Is(err, errUnavailable) != c.unavailable {
+			t.Errorf("probeResult(%v) = %v", c.err, err)
+		}
 	}
 }

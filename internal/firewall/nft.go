@@ -33,6 +33,13 @@ func (n nft) probe() error {
 	if err == nil {
 		_, err = c.ListTablesOfFamily(nftables.TableFamilyUnspecified)
 	}
+	return probeResult(err)
+}
+
+// probeResult classifies the error of listing the tables: the errors a
+// kernel without nfnetlink (no NETLINK_NETFILTER protocol) or without its
+// nf_tables subsystem gives mean "unavailable".
+func probeResult(err error) error {
 	switch {
 	case err == nil:
 		return nil
