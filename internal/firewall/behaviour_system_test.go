@@ -95,6 +95,7 @@ func counter(t *testing.T, h *host, family, chain string) int {
 // conntrack, on the replies, for marked sockets only. Without the rules
 // both differ, which shows the rules are what does it.
 func TestBehaviour(t *testing.T) {
+	testnet.Require(t) // before the subtests, so that a skip is not reported as a pass
 	useVariant(t, iptVariants[0])
 	for _, backend := range []Backend{NFTables, IPTables} {
 		for _, fam := range []Family{IPv4, IPv6} {
