@@ -3,6 +3,8 @@ module github.com/gowg/wgtools
 go 1.26.8
 
 require (
+	github.com/coreos/go-iptables v0.8.0
+	github.com/google/nftables v0.3.0
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.9.0
 	github.com/vishvananda/netlink v1.3.1
@@ -11,9 +13,7 @@ require (
 )
 
 require (
-	github.com/coreos/go-iptables v0.8.0 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
-	github.com/google/nftables v0.3.0 // indirect
 	github.com/mdlayher/socket v0.6.0 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/net v0.52.0 // indirect
