@@ -3,6 +3,8 @@ module github.com/gowg/wgtools
 go 1.26.8
 
 require (
+	github.com/coreos/go-iptables v0.8.0
+	github.com/google/nftables v0.3.0
 	github.com/mdlayher/genetlink v1.4.0
 	github.com/mdlayher/netlink v1.9.0
 	github.com/vishvananda/netlink v1.3.1

@@ -1,0 +1,178 @@
+package firewall
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sysctlIn(h *host) string {
+	return strings.TrimSpace(h.in("", "sysctl", "-n", SrcValidMarkKey))
+}
+
+func rootValue(t *testing.T) string {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/conf/all/src_valid_mark")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestSrcValidMark: set only when not 1, recorded; kept while another
+// full tunnel (an interface with IPv4 rules) is up; set back by the last
+// one; nothing to do when we did not change it.
+func TestSrcValidMark(t *testing.T) {
+	h := newHost(t, "fws")
+	root := rootValue(t)
+	dir := t.TempDir()
+	s := SrcValidMark{NetNS: h.fd, StateDir: dir}
+	fw := h.fw(Auto)
+	if v, err := s.Get(); err != nil || v != "0" {
+		t.Fatalf("Get() = %q, %v in a new namespace", v, err)
+	}
+	op, err := s.PlanEnable("wg0")
+	if err != nil || op == nil {
+		t.Fatalf("PlanEnable: %v %v", op, err)
+	}
+	if op.String() != "sysctl -q net.ipv4.conf.all.src_valid_mark=1" {
+		t.Errorf("line %q", op)
+	}
+	if err := op.Do(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if v := sysctlIn(h); v != "1" {
+		t.Fatalf("value %q after enable", v)
+	}
+	if rootValue(t) != root {
+		t.Fatal("the root namespace's value changed")
+	}
+	records, _ := filepath.Glob(filepath.Join(dir, "src_valid_mark.*"))
+	if len(records) != 1 {
+		t.Fatalf("records %q", records)
+	}
+	if op, err := s.PlanEnable("wg1"); op != nil || err != nil {
+		t.Errorf("PlanEnable when already 1 = %v, %v", op, err)
+	}
+
+	// Two full tunnels; wg0 goes down first.
+	for _, iface := range []string{"wg0", "wg1"} {
+		if err := fw.Install(ctx(t), Spec{iface, IPv4, 51820, nil}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Remove(ctx(t), "wg0", nil); err != nil {
+		t.Fatal(err)
+	}
+	if op, err := s.PlanRestore(ctx(t), "wg0", fw); op != nil || err != nil {
+		t.Fatalf("PlanRestore while wg1 is up = %v, %v", op, err)
+	}
+	// During a rollback the interface's own rules may still be there.
+	op, err = s.PlanRestore(ctx(t), "wg1", fw)
+	if err != nil || op == nil {
+		t.Fatalf("PlanRestore(wg1) = %v, %v", op, err)
+	}
+	if op.String() != "sysctl -q net.ipv4.conf.all.src_valid_mark=0" {
+		t.Errorf("line %q", op)
+	}
+	if err := op.Do(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if v := sysctlIn(h); v != "0" {
+		t.Errorf("value %q after restore", v)
+	}
+	if records, _ := filepath.Glob(filepath.Join(dir, "*")); len(records) != 0 {
+		t.Errorf("left %q", records)
+	}
+	if op, err := s.PlanRestore(ctx(t), "wg1", fw); op != nil || err != nil {
+		t.Errorf("second PlanRestore = %v, %v", op, err)
+	}
+
+	// Someone else set it: we leave it.
+	h.in("", "sysctl", "-q", SrcValidMarkKey+"=1")
+	if op, err := s.PlanEnable("wg0"); op != nil || err != nil {
+		t.Errorf("PlanEnable = %v, %v", op, err)
+	}
+	if op, err := s.PlanRestore(ctx(t), "wg0", fw); op != nil || err != nil {
+		t.Errorf("PlanRestore without a record = %v, %v", op, err)
+	}
+}
+
+// TestSrcValidMarkAcrossProcesses: the record written by one process
+// (up) is found by another (down), which sets the value back.
+func TestSrcValidMarkAcrossProcesses(t *testing.T) {
+	h := newHost(t, "fws")
+	dir := t.TempDir()
+	s := SrcValidMark{NetNS: h.fd, StateDir: dir}
+	op, err := s.PlanEnable("wg0")
+	if err != nil || op == nil {
+		t.Fatalf("PlanEnable: %v %v", op, err)
+	}
+	if err := op.Do(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSrcValidMarkHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), "FW_HELPER_NETNS=/run/netns/"+h.Name, "FW_HELPER_STATE="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper process: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "restored: sysctl -q net.ipv4.conf.all.src_valid_mark=0") {
+		t.Errorf("helper printed:\n%s", out)
+	}
+	if v := sysctlIn(h); v != "0" {
+		t.Errorf("value %q after the other process's restore", v)
+	}
+}
+
+// TestSrcValidMarkHelper is the `down` process of
+// TestSrcValidMarkAcrossProcesses.
+func TestSrcValidMarkHelper(t *testing.T) {
+	nsPath, dir := os.Getenv("FW_HELPER_NETNS"), os.Getenv("FW_HELPER_STATE")
+	if nsPath == "" {
+		t.Skip("runs only as the helper process of TestSrcValidMarkAcrossProcesses")
+	}
+	f, err := os.Open(nsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := SrcValidMark{NetNS: int(f.Fd()), StateDir: dir}
+	op, err := s.PlanRestore(ctx(t), "wg0", New(Options{NetNS: int(f.Fd())}))
+	if err != nil || op == nil {
+		t.Fatalf("PlanRestore = %v, %v", op, err)
+	}
+	if err := op.Do(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restored: %s", op)
+}
+
+// TestSrcValidMarkReadOnly: with /proc/sys read-only (as in containers)
+// the error says so, and no record is left.
+func TestSrcValidMarkReadOnly(t *testing.T) {
+	h := newHost(t, "fws")
+	h.in("", "sh", "-c", "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys")
+	dir := t.TempDir()
+	s := SrcValidMark{NetNS: h.fd, StateDir: dir, ProcSys: "/proc/" + h.HolderPID() + "/root/proc/sys"}
+	op, err := s.PlanEnable("wg0")
+	if err != nil || op == nil {
+		t.Fatalf("PlanEnable: %v %v", op, err)
+	}
+	err = op.Do(ctx(t))
+	if err == nil || !strings.Contains(err.Error(), "is mounted read-only") || !strings.Contains(err.Error(), SrcValidMarkKey+"=1") {
+		t.Fatalf("error %v", err)
+	}
+	t.Logf("message: %v", err)
+	if records, _ := filepath.Glob(filepath.Join(dir, "*")); len(records) != 0 {
+		t.Errorf("left %q", records)
+	}
+	if v := sysctlIn(h); v != "0" {
+		t.Errorf("value %q", v)
+	}
+	_, err = SrcValidMark{NetNS: h.fd, ProcSys: "/nonexistent"}.Get()
+	if err == nil || !strings.Contains(err.Error(), "reading "+SrcValidMarkKey+" (/nonexistent/net/ipv4/conf/all/src_valid_mark)") {
+		t.Errorf("error %v", err)
+	}
+}
