@@ -182,7 +182,7 @@ func TestInstallUninstall(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			destdir := t.TempDir()
 			vars := append([]string{"DESTDIR=" + destdir, "VERSION=" + testVersion}, c.vars...)
-			run(t, srcCopy, nil, "make", append([]string{"-s", "install"}, vars...)...)
+			runMake(t, append([]string{"install"}, vars...)...)
 
 			got := tree(t, destdir)
 			want := map[string]bool{}
@@ -239,7 +239,7 @@ func TestInstallUninstall(t *testing.T) {
 				}
 			}
 
-			run(t, srcCopy, nil, "make", append([]string{"-s", "uninstall"}, vars...)...)
+			runMake(t, append([]string{"uninstall"}, vars...)...)
 			if left := tree(t, destdir); len(left) > 0 {
 				t.Errorf("uninstall left %v", left)
 			}
@@ -253,12 +253,12 @@ func TestUninstallKeepsConfigs(t *testing.T) {
 	need(t, "make", "install", "sed")
 	destdir := t.TempDir()
 	vars := []string{"DESTDIR=" + destdir, "PREFIX=/usr", "VERSION=" + testVersion}
-	run(t, srcCopy, nil, "make", append([]string{"-s", "install"}, vars...)...)
+	runMake(t, append([]string{"install"}, vars...)...)
 	conf := filepath.Join(destdir, "etc/wireguard/wg0.conf")
 	if err := os.WriteFile(conf, []byte("[Interface]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run(t, srcCopy, nil, "make", append([]string{"-s", "uninstall"}, vars...)...)
+	runMake(t, append([]string{"uninstall"}, vars...)...)
 	got := tree(t, destdir)
 	want := map[string]entry{
 		"etc":                    {dir: true, perm: got["etc"].perm},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,6 +126,33 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// makeVars are the variables the install rules read: a test states each
+// one it wants, so none may come from the environment (nor from a make
+// that runs the tests).
+var makeVars = []string{"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "PREFIX", "DESTDIR", "BINDIR",
+	"SYSCONFDIR", "MANDIR", "BASHCOMPDIR", "SYSTEMDUNITDIR", "WITH_WGQUICK", "WITH_BASHCOMPLETION",
+	"WITH_SYSTEMDUNITS", "VERSION", "DIST", "GO"}
+
+// runMake runs make in the copy of the source tree with the given
+// arguments and nothing from the environment that the Makefile reads.
+func runMake(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("make", append([]string{"-s"}, args...)...)
+	cmd.Dir = srcCopy
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(makeVars, name) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("make %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
 }

@@ -44,7 +44,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		"SYSTEMDUNITDIR=" + unitDir, "BASHCOMPDIR=" + filepath.Join(prefix, "share/bash-completion/completions"),
 		"WITH_SYSTEMDUNITS=yes", "WITH_WGQUICK=yes", "VERSION=" + testVersion,
 	}
-	run(t, srcCopy, nil, "make", append([]string{"-s", "install"}, vars...)...)
+	runMake(t, append([]string{"install"}, vars...)...)
 	unit, err := os.ReadFile(filepath.Join(unitDir, "wg-quick@.service"))
 	if err != nil {
 		t.Fatal(err)
