@@ -33,6 +33,24 @@ func TestManPagesGroff(t *testing.T) {
 	}
 }
 
+// TestManPagesManL: `man -l` (man-db, with its warnings on) renders each
+// page, with the NAME line, and says nothing on standard error.
+func TestManPagesManL(t *testing.T) {
+	need(t, "man")
+	for _, p := range manPages {
+		cmd := exec.Command("man", "--warnings", "-l", p)
+		cmd.Env = append(os.Environ(), "MANPAGER=cat", "PAGER=cat", "MANWIDTH=80", "LC_ALL=C.UTF-8")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("man -l %s: %v\n%s", p, err, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "NAME") || stdout.Len() < 5000 {
+			t.Errorf("man -l %s rendered %d bytes:\n%s", p, stdout.Len(), stdout.String())
+		}
+	}
+}
+
 // TestManPagesMandoc: mandoc's linter, down to style messages, has nothing
 // to say.
 func TestManPagesMandoc(t *testing.T) {
