@@ -53,3 +53,69 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# ---- install / uninstall ---------------------------------------------------
+# Variables named and defaulted as wireguard-tools' src/Makefile names them,
+# so a packager's recipe for the reference works here unchanged:
+#   PREFIX DESTDIR BINDIR SYSCONFDIR MANDIR BASHCOMPDIR SYSTEMDUNITDIR
+#   WITH_WGQUICK WITH_BASHCOMPLETION WITH_SYSTEMDUNITS (yes, no, or empty
+#   to decide as the reference does: completion when BASHCOMPDIR exists,
+#   units when SYSTEMDUNITDIR exists; wg-quick is built, so it defaults yes)
+# The systemd unit gets BINDIR's paths filled in.
+PKG_CONFIG ?= pkg-config
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ifeq ($(origin SYSTEMDUNITDIR),undefined)
+SYSTEMDUNITDIR := $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$(PREFIX)/lib/systemd/system")
+endif
+WITH_WGQUICK ?= yes
+WITH_BASHCOMPLETION ?=
+WITH_SYSTEMDUNITS ?=
+ifeq ($(WITH_BASHCOMPLETION),)
+WITH_BASHCOMPLETION := $(if $(wildcard $(BASHCOMPDIR)),yes,no)
+endif
+ifeq ($(WITH_SYSTEMDUNITS),)
+WITH_SYSTEMDUNITS := $(if $(wildcard $(SYSTEMDUNITDIR)),yes,no)
+endif
+DIST := dist
+
+.PHONY: install uninstall
+
+install: build
+	@install -v -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8"
+	@install -v -m 0755 bin/wg "$(DESTDIR)$(BINDIR)/wg"
+	@install -v -m 0644 $(DIST)/man/wg.8 "$(DESTDIR)$(MANDIR)/man8/wg.8"
+	@[ "$(WITH_BASHCOMPLETION)" = yes ] || exit 0; \
+	install -v -d "$(DESTDIR)$(BASHCOMPDIR)" && \
+	install -v -m 0644 $(DIST)/completion/wg.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/wg"
+	@[ "$(WITH_WGQUICK)" = yes ] || exit 0; \
+	install -v -m 0755 bin/wg-quick "$(DESTDIR)$(BINDIR)/wg-quick" && \
+	install -v -m 0644 $(DIST)/man/wg-quick.8 "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" && \
+	install -v -m 0700 -d "$(DESTDIR)$(SYSCONFDIR)/wireguard"
+	@[ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_BASHCOMPLETION)" = yes ] || exit 0; \
+	install -v -m 0644 $(DIST)/completion/wg-quick.bash-completion "$(DESTDIR)$(BASHCOMPDIR)/wg-quick"
+	@[ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_SYSTEMDUNITS)" = yes ] || exit 0; \
+	install -v -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && \
+	install -v -m 0644 $(DIST)/systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" && \
+	sed 's|@BINDIR@|$(BINDIR)|g' $(DIST)/systemd/wg-quick@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
+	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
+	echo "'$(DIST)/systemd/wg-quick@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service'"
+
+# Removes every file install may have written, whatever the WITH_* switches.
+# $(SYSCONFDIR)/wireguard goes only when empty (it holds users' configs).
+# With DESTDIR set (a staging tree), directories left empty are removed
+# too, up to DESTDIR itself; without it, system directories stay.
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick" \
+		"$(DESTDIR)$(MANDIR)/man8/wg.8" "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" \
+		"$(DESTDIR)$(BASHCOMPDIR)/wg" "$(DESTDIR)$(BASHCOMPDIR)/wg-quick" \
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"
+	@[ ! -d "$(DESTDIR)$(SYSCONFDIR)/wireguard" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(SYSCONFDIR)/wireguard"
+	@[ -n "$(DESTDIR)" ] && [ "$(DESTDIR)" != / ] || exit 0; \
+	for d in "$(BINDIR)" "$(MANDIR)/man8" "$(BASHCOMPDIR)" "$(SYSTEMDUNITDIR)" "$(SYSCONFDIR)"; do \
+		while [ -n "$$d" ] && [ "$$d" != / ] && [ "$$d" != . ]; do \
+			[ ! -d "$(DESTDIR)$$d" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$$d"; \
+			d=$$(dirname "$$d"); \
+		done; \
+	done
