@@ -11,36 +11,63 @@ import (
 // netip.Addr.String only for IPv4-compatible IPv6 addresses (::a.b.c.d),
 // which glibc prints with a dotted quad.
 func FormatAddr(a netip.Addr) string {
+	var buf [64]byte
+	return string(AppendAddr(buf[:0], a))
+}
+
+// AppendAddr appends FormatAddr's text to b.
+func AppendAddr(b []byte, a netip.Addr) []byte {
 	if a.Is6() && !a.Is4In6() {
-		b := a.As16()
+		x := a.As16()
 		zero := true
-		for _, x := range b[:12] {
-			zero = zero && x == 0
+		for _, c := range x[:12] {
+			zero = zero && c == 0
 		}
-		if zero && (b[12] != 0 || b[13] != 0) {
-			s := "::" + netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).String()
+		if zero && (x[12] != 0 || x[13] != 0) {
+			b = append(b, ':', ':')
+			b = netip.AddrFrom4([4]byte{x[12], x[13], x[14], x[15]}).AppendTo(b)
 			if z := a.Zone(); z != "" {
-				s += "%" + z
+				b = append(b, '%')
+				b = append(b, z...)
 			}
-			return s
+			return b
 		}
 	}
-	return a.String()
+	return a.AppendTo(b)
 }
 
 // FormatPrefix prints IP/CIDR with FormatAddr.
 func FormatPrefix(p netip.Prefix) string {
-	return FormatAddr(p.Addr()) + "/" + strconv.Itoa(p.Bits())
+	var buf [64]byte
+	return string(AppendPrefix(buf[:0], p))
+}
+
+// AppendPrefix appends FormatPrefix's text to b.
+func AppendPrefix(b []byte, p netip.Prefix) []byte {
+	b = AppendAddr(b, p.Addr())
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(p.Bits()), 10)
 }
 
 // FormatEndpoint prints an endpoint as wg does: a.b.c.d:port, or
 // [v6%zone]:port.
 func FormatEndpoint(ep netip.AddrPort) string {
+	var buf [80]byte
+	return string(AppendEndpoint(buf[:0], ep))
+}
+
+// AppendEndpoint appends FormatEndpoint's text to b.
+func AppendEndpoint(b []byte, ep netip.AddrPort) []byte {
 	a := ep.Addr()
 	if a.Is4() {
-		return a.String() + ":" + strconv.Itoa(int(ep.Port()))
+		b = a.AppendTo(b)
+	} else {
+		b = append(b, '[')
+		b = AppendAddr(b, a)
+		b = append(b, ']')
 	}
-	return "[" + FormatAddr(a) + "]:" + strconv.Itoa(int(ep.Port()))
+	b = append(b, ':')
+	return strconv.AppendUint(b, uint64(ep.Port()), 10)
 }
 
 // Format writes c in the configuration file format. With only wg's keys set
