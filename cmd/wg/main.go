@@ -8,6 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/wgdev"
 )
 
 // env is everything a subcommand may touch; main wires in the process's
@@ -19,8 +23,31 @@ type env struct {
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
 	// stdoutFile is the process's standard output when it is a file
-	// descriptor (genkey checks who may read it); nil in tests.
+	// descriptor (genkey checks who may read it, show whether it is a
+	// terminal); nil in tests.
 	stdoutFile *os.File
+	// devices opens the device client (wgdev.New in main).
+	devices func() *wgdev.Client
+	// now is the clock handshake ages are counted from.
+	now func() time.Time
+}
+
+// parseOptions are the parser's options for this process: warnings go to
+// stderr as they come, and the environment is the process's.
+func (e *env) parseOptions() *conf.Options {
+	return &conf.Options{
+		Warn:      func(s string) { fmt.Fprintf(e.stderr, "%s\n", s) },
+		LookupEnv: e.lookupEnv,
+	}
+}
+
+// ifaceName is the name wg set and setconf use: at most IFNAMSIZ-1 bytes,
+// the rest cut off as wg's strncpy does.
+func ifaceName(s string) string {
+	if len(s) > conf.MaxInterfaceNameLen {
+		return s[:conf.MaxInterfaceNameLen]
+	}
+	return s
 }
 
 func (e *env) getenv(key string) string {
@@ -90,6 +117,8 @@ func main() {
 		stderr:     os.Stderr,
 		lookupEnv:  os.LookupEnv,
 		stdoutFile: stdout,
+		devices:    wgdev.New,
+		now:        time.Now,
 	}
 	os.Exit(run(e, os.Args))
 }

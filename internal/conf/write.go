@@ -1,7 +1,7 @@
 package conf
 
 import (
-	"fmt"
+	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -75,92 +75,121 @@ func AppendEndpoint(b []byte, ep netip.AddrPort) []byte {
 // wg-quick's keys set it is the file `wg-quick save` writes (before save's
 // trimming of trailing newlines). Reading the text back with ParseQuick
 // gives the same model.
-func (c *Config) Format() string {
-	var b strings.Builder
+func (c *Config) Format() string { return string(c.AppendFormat(nil)) }
+
+// AppendFormat appends Format's text to b.
+func (c *Config) AppendFormat(b []byte) []byte {
 	i := &c.Interface
-	b.WriteString("[Interface]\n")
+	b = append(b, "[Interface]\n"...)
 	for _, a := range i.Addresses {
-		raw := a.Raw
-		if raw == "" {
-			raw = FormatPrefix(a.Prefix)
+		b = append(b, "Address = "...)
+		if a.Raw != "" {
+			b = append(b, a.Raw...)
+		} else {
+			b = AppendPrefix(b, a.Prefix)
 		}
-		fmt.Fprintf(&b, "Address = %s\n", raw)
+		b = append(b, '\n')
 	}
 	for _, d := range i.DNS {
-		fmt.Fprintf(&b, "DNS = %s\n", FormatAddr(d))
+		b = append(b, "DNS = "...)
+		b = AppendAddr(b, d)
+		b = append(b, '\n')
 	}
 	for _, d := range i.DNSSearch {
-		fmt.Fprintf(&b, "DNS = %s\n", d)
+		b = append(b, "DNS = "...)
+		b = append(b, d...)
+		b = append(b, '\n')
 	}
 	if i.MTU != nil {
-		fmt.Fprintf(&b, "MTU = %d\n", *i.MTU)
+		b = append(b, "MTU = "...)
+		b = strconv.AppendInt(b, int64(*i.MTU), 10)
+		b = append(b, '\n')
 	}
 	if i.Table != "" {
-		fmt.Fprintf(&b, "Table = %s\n", i.Table)
+		b = append(b, "Table = "...)
+		b = append(b, i.Table...)
+		b = append(b, '\n')
 	}
 	if i.SaveConfig {
-		b.WriteString("SaveConfig = true\n")
+		b = append(b, "SaveConfig = true\n"...)
 	}
 	for _, hooks := range []struct {
 		key  string
 		list []string
 	}{{"PreUp", i.PreUp}, {"PostUp", i.PostUp}, {"PreDown", i.PreDown}, {"PostDown", i.PostDown}} {
 		for _, h := range hooks.list {
-			fmt.Fprintf(&b, "%s = %s\n", hooks.key, h)
+			b = append(b, hooks.key...)
+			b = append(b, " = "...)
+			b = append(b, h...)
+			b = append(b, '\n')
 		}
 	}
 	if i.ListenPort != nil {
-		fmt.Fprintf(&b, "ListenPort = %d\n", *i.ListenPort)
+		b = append(b, "ListenPort = "...)
+		b = strconv.AppendUint(b, uint64(*i.ListenPort), 10)
+		b = append(b, '\n')
 	}
 	if i.FwMark != nil {
 		if *i.FwMark == 0 {
-			b.WriteString("FwMark = off\n")
+			b = append(b, "FwMark = off\n"...)
 		} else {
-			fmt.Fprintf(&b, "FwMark = 0x%x\n", *i.FwMark)
+			b = append(b, "FwMark = 0x"...)
+			b = strconv.AppendUint(b, uint64(*i.FwMark), 16)
+			b = append(b, '\n')
 		}
 	}
 	if i.PrivateKey != nil {
-		fmt.Fprintf(&b, "PrivateKey = %s\n", i.PrivateKey)
+		b = append(b, "PrivateKey = "...)
+		b = base64.StdEncoding.AppendEncode(b, i.PrivateKey[:])
+		b = append(b, '\n')
 	}
-	b.WriteString("\n")
+	b = append(b, '\n')
 	for n := range c.Peers {
 		p := &c.Peers[n]
-		fmt.Fprintf(&b, "[Peer]\nPublicKey = %s\n", p.PublicKey)
+		b = append(b, "[Peer]\nPublicKey = "...)
+		b = base64.StdEncoding.AppendEncode(b, p.PublicKey[:])
+		b = append(b, '\n')
 		if p.PresharedKey != nil {
-			fmt.Fprintf(&b, "PresharedKey = %s\n", p.PresharedKey)
+			b = append(b, "PresharedKey = "...)
+			b = base64.StdEncoding.AppendEncode(b, p.PresharedKey[:])
+			b = append(b, '\n')
 		}
 		if len(p.AllowedIPs) > 0 {
-			b.WriteString("AllowedIPs = ")
+			b = append(b, "AllowedIPs = "...)
 			for j, a := range p.AllowedIPs {
 				if j > 0 {
-					b.WriteString(", ")
+					b = append(b, ", "...)
 				}
 				if !p.ReplaceAllowedIPs {
 					if a.Remove {
-						b.WriteByte('-')
+						b = append(b, '-')
 					} else {
-						b.WriteByte('+')
+						b = append(b, '+')
 					}
 				}
-				b.WriteString(FormatPrefix(a.Prefix))
+				b = AppendPrefix(b, a.Prefix)
 			}
-			b.WriteString("\n")
+			b = append(b, '\n')
 		}
 		if p.Endpoint != nil {
-			fmt.Fprintf(&b, "Endpoint = %s\n", FormatEndpoint(*p.Endpoint))
+			b = append(b, "Endpoint = "...)
+			b = AppendEndpoint(b, *p.Endpoint)
+			b = append(b, '\n')
 		}
 		if p.PersistentKeepalive != nil {
 			if *p.PersistentKeepalive == 0 {
-				b.WriteString("PersistentKeepalive = off\n")
+				b = append(b, "PersistentKeepalive = off\n"...)
 			} else {
-				fmt.Fprintf(&b, "PersistentKeepalive = %d\n", *p.PersistentKeepalive)
+				b = append(b, "PersistentKeepalive = "...)
+				b = strconv.AppendUint(b, uint64(*p.PersistentKeepalive), 10)
+				b = append(b, '\n')
 			}
 		}
 		if n+1 < len(c.Peers) {
-			b.WriteString("\n")
+			b = append(b, '\n')
 		}
 	}
-	return b.String()
+	return b
 }
 
 // FormatSaved is the file `wg-quick save` writes: Format's text with its

@@ -91,12 +91,15 @@ func uapiSet(path string, cfg *conf.Config) error {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.Write([]byte(FormatUAPISet(cfg))); err != nil {
-		return errnoOf(err)
-	}
+	_, werr := conn.Write([]byte(FormatUAPISet(cfg)))
+	// A daemon that fails part way answers with its errno and hangs up,
+	// which can cut our write short: its answer is the better report.
 	r := bufio.NewReader(conn)
 	line, err := r.ReadString('\n')
 	if err != nil {
+		if werr != nil {
+			return errnoOf(werr)
+		}
 		return syscall.EPROTO
 	}
 	v, ok := strings.CutPrefix(line, "errno=")
@@ -290,10 +293,11 @@ func parseUAPIEndpoint(v string) (netip.AddrPort, bool) {
 }
 
 // zoneName replaces a numeric IPv6 zone by the interface name with that
-// index, when there is one.
+// index, when there is one, for link-local unicast and multicast addresses,
+// as glibc's getnameinfo does; other addresses keep the number.
 func zoneName(a netip.Addr) netip.Addr {
 	z := a.Zone()
-	if z == "" {
+	if z == "" || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
 		return a
 	}
 	if idx, err := strconv.Atoi(z); err == nil {

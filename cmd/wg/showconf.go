@@ -1,0 +1,25 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gowg/wgtools/internal/conf"
+)
+
+// showconfMain is `wg showconf IFACE`: the device's configuration in the
+// file format setconf reads, private key included.
+func showconfMain(e *env, args []string) int {
+	if len(args) != 2 {
+		fmt.Fprintf(e.stderr, "Usage: %s %s <interface>\n", e.prog, args[0])
+		return 1
+	}
+	c := e.devices()
+	defer c.Close()
+	dev, err := c.Device(args[1])
+	if err != nil {
+		fmt.Fprintf(e.stderr, "Unable to access interface: %s\n", conf.Strerror(err))
+		return 1
+	}
+	e.stdout.Write(conf.ConfigOf(dev).AppendFormat(nil))
+	return 0
+}
