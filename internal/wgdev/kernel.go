@@ -298,6 +298,23 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 }
 
 func (k *kernel) set(name string, cfg *conf.Config) error {
+	msgs, err := encodeSet(name, cfg)
+	if err != nil {
+		return err
+	}
+	for _, attrs := range msgs {
+		if _, err := k.execute(unix.WG_CMD_SET_DEVICE, netlink.Request|netlink.Acknowledge, attrs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeSet builds the attributes of each WG_CMD_SET_DEVICE message for
+// cfg, as planSet splits it: the device's own attributes (and the
+// replace-peers flag) only in the first.
+func encodeSet(name string, cfg *conf.Config) ([][]byte, error) {
+	var out [][]byte
 	for n, chunks := range planSet(cfg) {
 		ae := netlink.NewAttributeEncoder()
 		ae.String(unix.WGDEVICE_A_IFNAME, name)
@@ -329,13 +346,11 @@ func (k *kernel) set(name string, cfg *conf.Config) error {
 		}
 		attrs, err := ae.Encode()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := k.execute(unix.WG_CMD_SET_DEVICE, netlink.Request|netlink.Acknowledge, attrs); err != nil {
-			return err
-		}
+		out = append(out, attrs)
 	}
-	return nil
+	return out, nil
 }
 
 func encodePeerChunk(pe *netlink.AttributeEncoder, c peerChunk) {
