@@ -183,4 +183,3 @@ func referenceBinDirOrEmpty(t *testing.T) string {
 	}
 	return referenceBinDir(t)
 }
-
