@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/show"
 )
 
 // showconfMain is `wg showconf IFACE`: the device's configuration in the
@@ -20,6 +22,8 @@ func showconfMain(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
-	e.stdout.Write(conf.ConfigOf(dev).AppendFormat(nil))
+	out := bufio.NewWriterSize(e.stdout, outBufferSize)
+	show.Showconf(out, dev)
+	out.Flush()
 	return 0
 }

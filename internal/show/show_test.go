@@ -237,9 +237,9 @@ func TestAppendAgo(t *testing.T) {
 func TestFilterANSI(t *testing.T) {
 	for in, want := range map[string]string{
 		"\x1b[0m\x1b[32mx\x1b[0m\n": "x\n",
-		"ab\x1b[":                    "ab\x1b[", // an escape in the last two bytes stays
-		"a\x1b[12":                   "a",
-		"\x1b[1;31mred\x1b[0m":       "red",
+		"ab\x1b[":                   "ab\x1b[", // an escape in the last two bytes stays
+		"a\x1b[12":                  "a",
+		"\x1b[1;31mred\x1b[0m":      "red",
 	} {
 		if got := string(filterANSI([]byte(in))); got != want {
 			t.Errorf("filterANSI(%q) = %q, want %q", in, got, want)
@@ -276,5 +276,28 @@ func TestFieldUnknown(t *testing.T) {
 	w.Flush()
 	if out.Len() != 0 {
 		t.Errorf("wrote %q for an unknown field", out.String())
+	}
+}
+
+// TestShowconfIsConfigFormat: Showconf writes what conf.ConfigOf(d).Format()
+// gives (the text TestGoldenShowconfRoundTrip checks against the
+// reference), for every kind of device here.
+func TestShowconfIsConfigFormat(t *testing.T) {
+	for _, d := range []*conf.Device{fmt0(), clocks(), units(), endpoints(), {Name: "empty0"}, bigDevice(300)} {
+		var out bytes.Buffer
+		w := bufio.NewWriterSize(&out, 4096)
+		Showconf(w, d)
+		w.Flush()
+		if want := conf.ConfigOf(d).Format(); out.String() != want {
+			t.Errorf("%s:\n--- got\n%s--- want\n%s", d.Name, out.String(), want)
+		}
+	}
+	var out bytes.Buffer
+	w := bufio.NewWriter(&out)
+	Showconf(w, fmt0())
+	w.Flush()
+	want, _ := os.ReadFile("../../testdata/reference/wg/fake-fmt0-showconf.stdout")
+	if out.String() != string(want) {
+		t.Errorf("fmt0\n--- got\n%s--- want\n%s", out.String(), want)
 	}
 }

@@ -322,3 +322,128 @@ func TestParseDeviceContinuation(t *testing.T) {
 		t.Errorf("neighbours: %+v", dev.Peers)
 	}
 }
+
+// referenceEncodeSet is encodeSet written with mdlayher/netlink's
+// AttributeEncoder, the straightforward way: attrBuilder must give the
+// same bytes.
+func referenceEncodeSet(t *testing.T, name string, cfg *conf.Config) [][]byte {
+	var out [][]byte
+	for n, chunks := range planSet(cfg) {
+		ae := netlink.NewAttributeEncoder()
+		ae.String(unix.WGDEVICE_A_IFNAME, name)
+		if n == 0 {
+			i := &cfg.Interface
+			if i.PrivateKey != nil {
+				ae.Bytes(unix.WGDEVICE_A_PRIVATE_KEY, i.PrivateKey[:])
+			}
+			if i.ListenPort != nil {
+				ae.Uint16(unix.WGDEVICE_A_LISTEN_PORT, *i.ListenPort)
+			}
+			if i.FwMark != nil {
+				ae.Uint32(unix.WGDEVICE_A_FWMARK, *i.FwMark)
+			}
+			if cfg.ReplacePeers {
+				ae.Uint32(unix.WGDEVICE_A_FLAGS, unix.WGDEVICE_F_REPLACE_PEERS)
+			}
+		}
+		if len(chunks) > 0 {
+			ae.Nested(unix.WGDEVICE_A_PEERS, func(peers *netlink.AttributeEncoder) error {
+				for idx, c := range chunks {
+					peers.Nested(uint16(idx), func(pe *netlink.AttributeEncoder) error {
+						p := c.peer
+						pe.Bytes(unix.WGPEER_A_PUBLIC_KEY, p.PublicKey[:])
+						if c.first {
+							var flags uint32
+							if p.Remove {
+								flags |= unix.WGPEER_F_REMOVE_ME
+							}
+							if p.UpdateOnly {
+								flags |= unix.WGPEER_F_UPDATE_ONLY
+							}
+							if p.ReplaceAllowedIPs && !p.Remove {
+								flags |= unix.WGPEER_F_REPLACE_ALLOWEDIPS
+							}
+							if flags != 0 {
+								pe.Uint32(unix.WGPEER_A_FLAGS, flags)
+							}
+							if p.Remove {
+								return nil
+							}
+							if p.PresharedKey != nil {
+								pe.Bytes(unix.WGPEER_A_PRESHARED_KEY, p.PresharedKey[:])
+							}
+							if p.Endpoint != nil {
+								pe.Bytes(unix.WGPEER_A_ENDPOINT, encodeSockaddr(*p.Endpoint))
+							}
+							if p.PersistentKeepalive != nil {
+								pe.Uint16(unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, *p.PersistentKeepalive)
+							}
+						}
+						if len(c.allow) == 0 {
+							return nil
+						}
+						pe.Nested(unix.WGPEER_A_ALLOWEDIPS, func(list *netlink.AttributeEncoder) error {
+							for i, a := range c.allow {
+								list.Nested(uint16(i), func(x *netlink.AttributeEncoder) error {
+									addr := a.Prefix.Addr()
+									if addr.Is4() {
+										x.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET)
+									} else {
+										x.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET6)
+									}
+									x.Bytes(unix.WGALLOWEDIP_A_IPADDR, addr.AsSlice())
+									x.Uint8(unix.WGALLOWEDIP_A_CIDR_MASK, uint8(a.Prefix.Bits()))
+									return nil
+								})
+							}
+							return nil
+						})
+						return nil
+					})
+				}
+				return nil
+			})
+		}
+		b, err := ae.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestEncodeSetBytes(t *testing.T) {
+	pk, port, mark, ka := conf.Key{9}, uint16(51820), uint32(0x1234), uint16(25)
+	ep4 := netip.MustParseAddrPort("192.0.2.1:1")
+	ep6 := netip.MustParseAddrPort("[fe80::1%1]:51820")
+	cfg := &conf.Config{Interface: conf.Interface{PrivateKey: &pk, ListenPort: &port, FwMark: &mark}, ReplacePeers: true}
+	for i := 0; i < 3000; i++ {
+		p := conf.Peer{PublicKey: testKey(i), ReplaceAllowedIPs: i%2 == 0, UpdateOnly: i%9 == 0}
+		switch i % 4 {
+		case 0:
+			p.Endpoint, p.PresharedKey = &ep4, &conf.Key{3}
+		case 1:
+			p.Endpoint, p.PersistentKeepalive = &ep6, &ka
+		case 2:
+			p.Remove = true
+		}
+		for j := 0; j < i%7; j++ {
+			p.AllowedIPs = append(p.AllowedIPs, conf.AllowedIP{Prefix: netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.0/24", i%256, j))}, conf.AllowedIP{Prefix: netip.MustParsePrefix(fmt.Sprintf("fd00:%x::/%d", i, 16+j))})
+		}
+		cfg.Peers = append(cfg.Peers, p)
+	}
+	got, err := encodeSet("wg0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := referenceEncodeSet(t, "wg0", cfg)
+	if len(got) != len(want) || len(got) < 2 {
+		t.Fatalf("%d messages, reference %d", len(got), len(want))
+	}
+	for i := range got {
+		if string(got[i]) != string(want[i]) {
+			t.Errorf("message %d differs from the reference encoding", i)
+		}
+	}
+}
