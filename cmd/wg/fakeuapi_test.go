@@ -22,6 +22,9 @@ type fakeUAPI struct {
 	ln    *net.UnixListener
 	get   string
 	errno int
+	// clock, when set, is the daemon's "now" (for tests whose wg reads
+	// the same clock); otherwise it is the real time.
+	clock func() time.Time
 
 	mu      sync.Mutex
 	sets    bytes.Buffer
@@ -30,15 +33,15 @@ type fakeUAPI struct {
 }
 
 // startFakeUAPI listens at path (as the test process sees it) until the
-// test ends.
-func startFakeUAPI(t *testing.T, path, getTemplate string, errno int) *fakeUAPI {
+// test ends; clock is its "now" (nil: the real time).
+func startFakeUAPI(t *testing.T, path, getTemplate string, errno int, clock func() time.Time) *fakeUAPI {
 	t.Helper()
 	os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		t.Fatalf("fake daemon at %s: %v", path, err)
 	}
-	f := &fakeUAPI{ln: ln, get: getTemplate, errno: errno, done: make(chan struct{})}
+	f := &fakeUAPI{ln: ln, get: getTemplate, errno: errno, clock: clock, done: make(chan struct{})}
 	go f.serve()
 	t.Cleanup(func() {
 		ln.Close()
@@ -64,10 +67,15 @@ var nowPlaceholder = regexp.MustCompile(`\{now(?:([+-])(\d+))?\}`)
 // wg reading the reply almost always counts from the same second; takeSet
 // reports when a reply was rendered, for the rare case it did not.
 func (f *fakeUAPI) render() string {
-	if ns := time.Now().Nanosecond(); ns > 500_000_000 {
-		time.Sleep(time.Duration(1_000_000_000-ns) + 2*time.Millisecond)
+	var now time.Time
+	if f.clock != nil {
+		now = f.clock()
+	} else {
+		if ns := time.Now().Nanosecond(); ns > 500_000_000 {
+			time.Sleep(time.Duration(1_000_000_000-ns) + 2*time.Millisecond)
+		}
+		now = time.Now()
 	}
-	now := time.Now()
 	f.mu.Lock()
 	f.renders = append(f.renders, now)
 	f.mu.Unlock()

@@ -34,8 +34,10 @@ const (
 	wireguardGo = "/usr/bin/wireguard-go"
 	labHosts    = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.99.0.2 peer-b.test\n"
 	basePath    = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	refRoot     = "../../testdata/reference"
 )
+
+// refRoot is testdata/reference (absolute: some tests change directory).
+var refRoot = absPath("../../testdata/reference")
 
 // requireLab skips t, saying why, when the lab cannot be built here.
 func requireLab(t *testing.T) {
@@ -147,13 +149,20 @@ var captureFakes = []fakeSpec{
 // startFakes starts the capture's fake daemons in h.
 func startFakes(t *testing.T, h *testnet.Host) map[string]*fakeUAPI {
 	t.Helper()
+	return startFakesIn(t, h.Path("/run/wireguard"), nil)
+}
+
+// startFakesIn starts the capture's fake daemons with their sockets in
+// dir (as the test process sees it), on clock (nil: the real time).
+func startFakesIn(t *testing.T, dir string, clock func() time.Time) map[string]*fakeUAPI {
+	t.Helper()
 	fakes := map[string]*fakeUAPI{}
 	for _, f := range captureFakes {
 		tmpl, err := os.ReadFile(filepath.Join(refRoot, "wg-fake", f.get+".get"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		fakes[f.name] = startFakeUAPI(t, h.Path("/run/wireguard/"+f.name+".sock"), string(tmpl), f.errno)
+		fakes[f.name] = startFakeUAPI(t, filepath.Join(dir, f.name+".sock"), string(tmpl), f.errno, clock)
 	}
 	return fakes
 }

@@ -30,6 +30,8 @@ type env struct {
 	devices func() *wgdev.Client
 	// now is the clock handshake ages are counted from.
 	now func() time.Time
+	// resolver resolves endpoint host names; nil is the system's.
+	resolver conf.Resolver
 }
 
 // parseOptions are the parser's options for this process: warnings go to
@@ -38,6 +40,7 @@ func (e *env) parseOptions() *conf.Options {
 	return &conf.Options{
 		Warn:      func(s string) { fmt.Fprintf(e.stderr, "%s\n", s) },
 		LookupEnv: e.lookupEnv,
+		Resolver:  e.resolver,
 	}
 }
 

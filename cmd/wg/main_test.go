@@ -33,7 +33,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const refDir = "../../testdata/reference/wg"
+// refDir holds the reference's captures (absolute: some tests change
+// directory).
+var refDir = absPath("../../testdata/reference/wg")
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
 
 // goldenCase is one capture of the reference: the shell command, its
 // environment, and what it printed.
