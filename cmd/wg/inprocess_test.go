@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -118,4 +119,59 @@ func splitWords(s string) ([]string, bool) {
 		words = append(words, cur.String())
 	}
 	return words, !inQuote
+}
+
+// TestSubcommandEdges checks behaviours the capture has no case for, in
+// process, against a run directory of the test's own.
+func TestSubcommandEdges(t *testing.T) {
+	runDir := t.TempDir()
+	empty, _ := os.ReadFile(filepath.Join(refRoot, "wg-fake", "empty.get"))
+	short := startFakeUAPI(t, filepath.Join(runDir, "abcdefghijklmno.sock"), string(empty), 0, nil)
+	work := t.TempDir()
+	for _, f := range []string{"sync-p2.conf", "empty.conf"} {
+		data, _ := os.ReadFile(filepath.Join(refRoot, "wg-conf", f))
+		os.WriteFile(filepath.Join(work, f), data, 0o600)
+	}
+	noDevice := conf.ErrnoString(syscall.EPROTONOSUPPORT) // no wireguard module
+	if kernelHasWireGuard() {
+		noDevice = "No such device"
+	}
+	run1 := func(args ...string) (string, string, int) {
+		var stdout, stderr bytes.Buffer
+		e := &env{
+			prog: "wg", stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+			lookupEnv: func(string) (string, bool) { return "", false },
+			devices:   func() *wgdev.Client { return wgdev.NewWithRunDir(runDir) },
+			now:       time.Now,
+		}
+		rc := run(e, append([]string{"wg"}, args...))
+		return stdout.String(), stderr.String(), rc
+	}
+	for _, c := range []struct {
+		args   []string
+		stderr string
+		rc     int
+	}{
+		// syncconf reads the device only when the file has peers.
+		{[]string{"syncconf", "nonexist", filepath.Join(work, "sync-p2.conf")}, "Unable to retrieve current interface configuration: " + noDevice + "\n", 1},
+		{[]string{"syncconf", "nonexist", filepath.Join(work, "empty.conf")}, "Unable to modify interface: " + noDevice + "\n", 1},
+		// A directory is refused, not read as an empty configuration.
+		{[]string{"setconf", "nonexist", work}, "fopen: Is a directory\n", 1},
+		{[]string{"addconf", "nonexist", "/nonexistent/x.conf"}, "fopen: No such file or directory\n", 1},
+		// Names of 16 bytes or more: refused for reading, cut for writing.
+		{[]string{"show", "abcdefghijklmnop"}, "Unable to access interface: File name too long\n", 1},
+		{[]string{"showconf", "abcdefghijklmnop"}, "Unable to access interface: File name too long\n", 1},
+		{[]string{"show", "abcdefghijklmnop", "bogus"}, "Unable to access interface: File name too long\n", 1},
+		{[]string{"set", "abcdefghijklmnopqrstuvwxyz", "listen-port", "7"}, "", 0},
+		{[]string{"setconf", "abcdefghijklmnopqrstuvwxyz", filepath.Join(work, "empty.conf")}, "", 0},
+	} {
+		_, stderr, rc := run1(c.args...)
+		if stderr != c.stderr || rc != c.rc {
+			t.Errorf("wg %s: rc %d, stderr %q; want rc %d, %q", strings.Join(c.args, " "), rc, stderr, c.rc, c.stderr)
+		}
+	}
+	sets, _ := short.take()
+	if want := "set=1\nlisten_port=7\n\nset=1\nprivate_key=" + strings.Repeat("0", 64) + "\nlisten_port=0\nfwmark=0\nreplace_peers=true\n\n"; sets != want {
+		t.Errorf("requests to the cut name:\n%s--- want\n%s", sets, want)
+	}
 }
