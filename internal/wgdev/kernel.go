@@ -49,16 +49,47 @@ func (k *kernel) execute(cmd uint8, flags netlink.HeaderFlags, attrs []byte) ([]
 		Data:   attrs,
 	}, k.family, flags)
 	if err != nil {
-		var oerr *netlink.OpError
-		if errors.As(err, &oerr) {
-			var errno syscall.Errno
-			if errors.As(oerr.Err, &errno) {
-				return nil, errno
-			}
-		}
-		return nil, errnoOf(err)
+		return nil, netlinkErrno(err)
 	}
 	return msgs, nil
+}
+
+// netlinkErrno is the errno inside a netlink error.
+func netlinkErrno(err error) error {
+	var oerr *netlink.OpError
+	if errors.As(err, &oerr) {
+		var errno syscall.Errno
+		if errors.As(oerr.Err, &errno) {
+			return errno
+		}
+	}
+	return errnoOf(err)
+}
+
+// maxDumpRetries bounds how often a dump that the kernel marks as
+// interrupted (the device changed while it was read) is started again.
+const maxDumpRetries = 100
+
+// dump runs a dump request and returns its messages; a dump the kernel
+// flags as interrupted (NLM_F_DUMP_INTR) is run again, as wg does.
+func (k *kernel) dump(cmd uint8, attrs []byte) ([]genetlink.Message, error) {
+	req := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: unix.WG_GENL_VERSION}, Data: attrs}
+	for try := 0; ; try++ {
+		if _, err := k.conn.Send(req, k.family, netlink.Request|netlink.Dump); err != nil {
+			return nil, netlinkErrno(err)
+		}
+		msgs, raw, err := k.conn.Receive()
+		if err != nil {
+			return nil, netlinkErrno(err)
+		}
+		interrupted := false
+		for _, m := range raw {
+			interrupted = interrupted || m.Header.Flags&netlink.DumpInterrupted != 0
+		}
+		if !interrupted || try == maxDumpRetries {
+			return msgs, nil
+		}
+	}
 }
 
 // kernelInterfaces lists links of kind "wireguard" in ifindex order.
@@ -83,7 +114,7 @@ func (k *kernel) get(name string) (*conf.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := k.execute(unix.WG_CMD_GET_DEVICE, netlink.Request|netlink.Dump, attrs)
+	msgs, err := k.dump(unix.WG_CMD_GET_DEVICE, attrs)
 	if err != nil {
 		return nil, err
 	}
