@@ -260,7 +260,9 @@ func Parse(file string, data []byte, opts *Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &wgParser{opts: opts, file: file, cfg: &Config{}}
+	// A capacity hint (peers are usually spelled "[Peer]") spares copying
+	// a growing slice of thousands of peers.
+	p := &wgParser{opts: opts, file: file, cfg: &Config{Peers: make([]Peer, 0, bytes.Count(data, []byte("[Peer]")))}}
 	for i, l := range lines {
 		if err := p.line(i+1, l); err != nil {
 			return nil, err
