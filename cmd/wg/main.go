@@ -8,6 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/wgdev"
 )
 
 // env is everything a subcommand may touch; main wires in the process's
@@ -19,8 +24,34 @@ type env struct {
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
 	// stdoutFile is the process's standard output when it is a file
-	// descriptor (genkey checks who may read it); nil in tests.
+	// descriptor (genkey checks who may read it, show whether it is a
+	// terminal); nil in tests.
 	stdoutFile *os.File
+	// devices opens the device client (wgdev.New in main).
+	devices func() *wgdev.Client
+	// now is the clock handshake ages are counted from.
+	now func() time.Time
+	// resolver resolves endpoint host names; nil is the system's.
+	resolver conf.Resolver
+}
+
+// parseOptions are the parser's options for this process: warnings go to
+// stderr as they come, and the environment is the process's.
+func (e *env) parseOptions() *conf.Options {
+	return &conf.Options{
+		Warn:      func(s string) { fmt.Fprintf(e.stderr, "%s\n", s) },
+		LookupEnv: e.lookupEnv,
+		Resolver:  e.resolver,
+	}
+}
+
+// ifaceName is the name wg set and setconf use: at most IFNAMSIZ-1 bytes,
+// the rest cut off as wg's strncpy does.
+func ifaceName(s string) string {
+	if len(s) > conf.MaxInterfaceNameLen {
+		return s[:conf.MaxInterfaceNameLen]
+	}
+	return s
 }
 
 func (e *env) getenv(key string) string {
@@ -81,7 +112,21 @@ func run(e *env, args []string) int {
 	return 1
 }
 
+// tuneGC lets the collector run less often than Go's default: wg lives for
+// milliseconds and its heap (a device with thousands of peers) is garbage
+// only at exit, so collecting at every doubling costs a third of its CPU
+// time. GOGC in the environment still wins; the memory limit keeps huge
+// configurations in check.
+func tuneGC() {
+	if _, ok := os.LookupEnv("GOGC"); ok {
+		return
+	}
+	debug.SetGCPercent(400)
+	debug.SetMemoryLimit(1 << 30)
+}
+
 func main() {
+	tuneGC()
 	stdout := os.Stdout
 	e := &env{
 		prog:       os.Args[0],
@@ -90,6 +135,8 @@ func main() {
 		stderr:     os.Stderr,
 		lookupEnv:  os.LookupEnv,
 		stdoutFile: stdout,
+		devices:    wgdev.New,
+		now:        time.Now,
 	}
 	os.Exit(run(e, os.Args))
 }

@@ -10,8 +10,11 @@ import (
 	"testing"
 )
 
-// wgBin is our wg, built once for the tests that run it as a process.
+// wgBin is our wg, built once for the tests that run it as a process,
+// stamped with testVersion.
 var wgBin string
+
+const testVersion = "v0.0.0-test"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "wgtest-bin")
@@ -19,7 +22,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	wgBin = filepath.Join(dir, "wg")
-	build := exec.Command("go", "build", "-o", wgBin, ".")
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/gowg/wgtools/internal/version.Version="+testVersion, "-o", wgBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building wg:", err)
@@ -30,7 +33,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const refDir = "../../testdata/reference/wg"
+// refDir holds the reference's captures (absolute: some tests change
+// directory).
+var refDir = absPath("../../testdata/reference/wg")
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
 
 // goldenCase is one capture of the reference: the shell command, its
 // environment, and what it printed.

@@ -20,6 +20,18 @@ const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 
 var errKeyFormat = errors.New("Key is not the correct length or format")
 
+// base64Value maps a character to its value in the standard base64
+// alphabet, or -1.
+var base64Value = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := 0; i < len(base64Alphabet); i++ {
+		t[base64Alphabet[i]] = int8(i)
+	}
+	return t
+}()
+
 // ParseKey decodes a key the way wireguard-tools' key_from_base64 does:
 // exactly 44 characters, the last one '=', the others from the standard
 // base64 alphabet, and the padding bits of the last data character zero (so
@@ -29,18 +41,23 @@ func ParseKey(s string) (Key, error) {
 	if len(s) != 44 || s[43] != '=' {
 		return k, errKeyFormat
 	}
+	var v [43]byte
 	for i := 0; i < 43; i++ {
-		if indexByte(base64Alphabet, s[i]) < 0 {
-			return k, errKeyFormat
+		x := base64Value[s[i]]
+		if x < 0 {
+			return Key{}, errKeyFormat
 		}
+		v[i] = byte(x)
 	}
-	if indexByte(base64Alphabet, s[42])&3 != 0 {
-		return k, errKeyFormat
-	}
-	n, err := base64.StdEncoding.Decode(k[:], []byte(s))
-	if err != nil || n != KeyLen {
+	if v[42]&3 != 0 {
 		return Key{}, errKeyFormat
 	}
+	for i, j := 0, 0; i < 40; i, j = i+4, j+3 {
+		n := uint(v[i])<<18 | uint(v[i+1])<<12 | uint(v[i+2])<<6 | uint(v[i+3])
+		k[j], k[j+1], k[j+2] = byte(n>>16), byte(n>>8), byte(n)
+	}
+	n := uint(v[40])<<12 | uint(v[41])<<6 | uint(v[42])
+	k[30], k[31] = byte(n>>10), byte(n>>2)
 	return k, nil
 }
 
@@ -54,15 +71,6 @@ func ParseHexKey(s string) (Key, error) {
 		return Key{}, errKeyFormat
 	}
 	return k, nil
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // String returns the base64 form (44 characters).

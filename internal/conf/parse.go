@@ -76,6 +76,39 @@ type wgParser struct {
 	file              string
 	cfg               *Config
 	inDevice, inPeers bool
+	arena             strings.Builder
+}
+
+// removeSpace is removeSpace with the cleaned lines carved out of one
+// growing buffer (strings.Builder never changes bytes it has handed out),
+// so a file of thousands of lines costs a few allocations, not one a line.
+func (p *wgParser) removeSpace(s string) string {
+	i := 0
+	for i < len(s) && !isSpace(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	if p.arena.Cap()-p.arena.Len() < len(s) {
+		p.arena = strings.Builder{}
+		p.arena.Grow(max(64<<10, len(s)))
+	}
+	start := p.arena.Len()
+	for from := 0; ; {
+		p.arena.WriteString(s[from:i])
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		from = i
+		for i < len(s) && !isSpace(s[i]) {
+			i++
+		}
+	}
+	return p.arena.String()[start:]
 }
 
 func (p *wgParser) fail(line int, err error) error {
@@ -94,12 +127,20 @@ func keyValue(line, key string) (string, bool) {
 	return line[len(key):], true
 }
 
+// lineUnrecognized is the error for a line matching no section or key; its
+// text is made only when printed (most lines never fail).
+type lineUnrecognized string
+
+func (l lineUnrecognized) Error() string {
+	return fmt.Sprintf("Line unrecognized: `%s'", printable(string(l)))
+}
+
 // line handles one raw line: cut at '#', drop all whitespace, then match.
 func (p *wgParser) line(n int, raw string) error {
 	if i := strings.IndexByte(raw, '#'); i >= 0 {
 		raw = raw[:i]
 	}
-	line := removeSpace(raw)
+	line := p.removeSpace(raw)
 	if line == "" {
 		return nil
 	}
@@ -112,7 +153,7 @@ func (p *wgParser) line(n int, raw string) error {
 		p.inDevice, p.inPeers = false, true
 		return nil
 	}
-	unrecognized := fmt.Errorf("Line unrecognized: `%s'", printable(line))
+	unrecognized := lineUnrecognized(line)
 	iface := &p.cfg.Interface
 	switch {
 	case p.inDevice:
@@ -219,7 +260,9 @@ func Parse(file string, data []byte, opts *Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &wgParser{opts: opts, file: file, cfg: &Config{}}
+	// A capacity hint (peers are usually spelled "[Peer]") spares copying
+	// a growing slice of thousands of peers.
+	p := &wgParser{opts: opts, file: file, cfg: &Config{Peers: make([]Peer, 0, bytes.Count(data, []byte("[Peer]")))}}
 	for i, l := range lines {
 		if err := p.line(i+1, l); err != nil {
 			return nil, err

@@ -36,7 +36,9 @@ func (SystemResolver) Resolve(host string) (netip.Addr, error) {
 	if len(addrs) == 0 {
 		return netip.Addr{}, &ResolveError{Msg: "No address associated with hostname", Permanent: true}
 	}
-	return addrs[0], nil
+	// The Go resolver gives IPv4 answers (from /etc/hosts too) as
+	// IPv4-mapped IPv6; getaddrinfo gives them as IPv4.
+	return addrs[0].Unmap(), nil
 }
 
 // LookupService finds a UDP service's port in /etc/services.

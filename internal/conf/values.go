@@ -138,7 +138,10 @@ func ParseAllowedIPs(value string, warn func(string)) (ips []AllowedIP, replace 
 	if value == "" {
 		return nil, true, nil
 	}
-	for _, entry := range strings.Split(value, ",") {
+	ips = make([]AllowedIP, 0, strings.Count(value, ",")+1)
+	for rest, more := value, true; more; {
+		var entry string
+		entry, rest, more = strings.Cut(rest, ",")
 		var a AllowedIP
 		switch {
 		case strings.HasPrefix(entry, "-"):

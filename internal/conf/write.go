@@ -1,7 +1,7 @@
 package conf
 
 import (
-	"fmt"
+	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,36 +11,63 @@ import (
 // netip.Addr.String only for IPv4-compatible IPv6 addresses (::a.b.c.d),
 // which glibc prints with a dotted quad.
 func FormatAddr(a netip.Addr) string {
+	var buf [64]byte
+	return string(AppendAddr(buf[:0], a))
+}
+
+// AppendAddr appends FormatAddr's text to b.
+func AppendAddr(b []byte, a netip.Addr) []byte {
 	if a.Is6() && !a.Is4In6() {
-		b := a.As16()
+		x := a.As16()
 		zero := true
-		for _, x := range b[:12] {
-			zero = zero && x == 0
+		for _, c := range x[:12] {
+			zero = zero && c == 0
 		}
-		if zero && (b[12] != 0 || b[13] != 0) {
-			s := "::" + netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).String()
+		if zero && (x[12] != 0 || x[13] != 0) {
+			b = append(b, ':', ':')
+			b = netip.AddrFrom4([4]byte{x[12], x[13], x[14], x[15]}).AppendTo(b)
 			if z := a.Zone(); z != "" {
-				s += "%" + z
+				b = append(b, '%')
+				b = append(b, z...)
 			}
-			return s
+			return b
 		}
 	}
-	return a.String()
+	return a.AppendTo(b)
 }
 
 // FormatPrefix prints IP/CIDR with FormatAddr.
 func FormatPrefix(p netip.Prefix) string {
-	return FormatAddr(p.Addr()) + "/" + strconv.Itoa(p.Bits())
+	var buf [64]byte
+	return string(AppendPrefix(buf[:0], p))
+}
+
+// AppendPrefix appends FormatPrefix's text to b.
+func AppendPrefix(b []byte, p netip.Prefix) []byte {
+	b = AppendAddr(b, p.Addr())
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(p.Bits()), 10)
 }
 
 // FormatEndpoint prints an endpoint as wg does: a.b.c.d:port, or
 // [v6%zone]:port.
 func FormatEndpoint(ep netip.AddrPort) string {
+	var buf [80]byte
+	return string(AppendEndpoint(buf[:0], ep))
+}
+
+// AppendEndpoint appends FormatEndpoint's text to b.
+func AppendEndpoint(b []byte, ep netip.AddrPort) []byte {
 	a := ep.Addr()
 	if a.Is4() {
-		return a.String() + ":" + strconv.Itoa(int(ep.Port()))
+		b = a.AppendTo(b)
+	} else {
+		b = append(b, '[')
+		b = AppendAddr(b, a)
+		b = append(b, ']')
 	}
-	return "[" + FormatAddr(a) + "]:" + strconv.Itoa(int(ep.Port()))
+	b = append(b, ':')
+	return strconv.AppendUint(b, uint64(ep.Port()), 10)
 }
 
 // Format writes c in the configuration file format. With only wg's keys set
@@ -48,92 +75,121 @@ func FormatEndpoint(ep netip.AddrPort) string {
 // wg-quick's keys set it is the file `wg-quick save` writes (before save's
 // trimming of trailing newlines). Reading the text back with ParseQuick
 // gives the same model.
-func (c *Config) Format() string {
-	var b strings.Builder
+func (c *Config) Format() string { return string(c.AppendFormat(nil)) }
+
+// AppendFormat appends Format's text to b.
+func (c *Config) AppendFormat(b []byte) []byte {
 	i := &c.Interface
-	b.WriteString("[Interface]\n")
+	b = append(b, "[Interface]\n"...)
 	for _, a := range i.Addresses {
-		raw := a.Raw
-		if raw == "" {
-			raw = FormatPrefix(a.Prefix)
+		b = append(b, "Address = "...)
+		if a.Raw != "" {
+			b = append(b, a.Raw...)
+		} else {
+			b = AppendPrefix(b, a.Prefix)
 		}
-		fmt.Fprintf(&b, "Address = %s\n", raw)
+		b = append(b, '\n')
 	}
 	for _, d := range i.DNS {
-		fmt.Fprintf(&b, "DNS = %s\n", FormatAddr(d))
+		b = append(b, "DNS = "...)
+		b = AppendAddr(b, d)
+		b = append(b, '\n')
 	}
 	for _, d := range i.DNSSearch {
-		fmt.Fprintf(&b, "DNS = %s\n", d)
+		b = append(b, "DNS = "...)
+		b = append(b, d...)
+		b = append(b, '\n')
 	}
 	if i.MTU != nil {
-		fmt.Fprintf(&b, "MTU = %d\n", *i.MTU)
+		b = append(b, "MTU = "...)
+		b = strconv.AppendInt(b, int64(*i.MTU), 10)
+		b = append(b, '\n')
 	}
 	if i.Table != "" {
-		fmt.Fprintf(&b, "Table = %s\n", i.Table)
+		b = append(b, "Table = "...)
+		b = append(b, i.Table...)
+		b = append(b, '\n')
 	}
 	if i.SaveConfig {
-		b.WriteString("SaveConfig = true\n")
+		b = append(b, "SaveConfig = true\n"...)
 	}
 	for _, hooks := range []struct {
 		key  string
 		list []string
 	}{{"PreUp", i.PreUp}, {"PostUp", i.PostUp}, {"PreDown", i.PreDown}, {"PostDown", i.PostDown}} {
 		for _, h := range hooks.list {
-			fmt.Fprintf(&b, "%s = %s\n", hooks.key, h)
+			b = append(b, hooks.key...)
+			b = append(b, " = "...)
+			b = append(b, h...)
+			b = append(b, '\n')
 		}
 	}
 	if i.ListenPort != nil {
-		fmt.Fprintf(&b, "ListenPort = %d\n", *i.ListenPort)
+		b = append(b, "ListenPort = "...)
+		b = strconv.AppendUint(b, uint64(*i.ListenPort), 10)
+		b = append(b, '\n')
 	}
 	if i.FwMark != nil {
 		if *i.FwMark == 0 {
-			b.WriteString("FwMark = off\n")
+			b = append(b, "FwMark = off\n"...)
 		} else {
-			fmt.Fprintf(&b, "FwMark = 0x%x\n", *i.FwMark)
+			b = append(b, "FwMark = 0x"...)
+			b = strconv.AppendUint(b, uint64(*i.FwMark), 16)
+			b = append(b, '\n')
 		}
 	}
 	if i.PrivateKey != nil {
-		fmt.Fprintf(&b, "PrivateKey = %s\n", i.PrivateKey)
+		b = append(b, "PrivateKey = "...)
+		b = base64.StdEncoding.AppendEncode(b, i.PrivateKey[:])
+		b = append(b, '\n')
 	}
-	b.WriteString("\n")
+	b = append(b, '\n')
 	for n := range c.Peers {
 		p := &c.Peers[n]
-		fmt.Fprintf(&b, "[Peer]\nPublicKey = %s\n", p.PublicKey)
+		b = append(b, "[Peer]\nPublicKey = "...)
+		b = base64.StdEncoding.AppendEncode(b, p.PublicKey[:])
+		b = append(b, '\n')
 		if p.PresharedKey != nil {
-			fmt.Fprintf(&b, "PresharedKey = %s\n", p.PresharedKey)
+			b = append(b, "PresharedKey = "...)
+			b = base64.StdEncoding.AppendEncode(b, p.PresharedKey[:])
+			b = append(b, '\n')
 		}
 		if len(p.AllowedIPs) > 0 {
-			b.WriteString("AllowedIPs = ")
+			b = append(b, "AllowedIPs = "...)
 			for j, a := range p.AllowedIPs {
 				if j > 0 {
-					b.WriteString(", ")
+					b = append(b, ", "...)
 				}
 				if !p.ReplaceAllowedIPs {
 					if a.Remove {
-						b.WriteByte('-')
+						b = append(b, '-')
 					} else {
-						b.WriteByte('+')
+						b = append(b, '+')
 					}
 				}
-				b.WriteString(FormatPrefix(a.Prefix))
+				b = AppendPrefix(b, a.Prefix)
 			}
-			b.WriteString("\n")
+			b = append(b, '\n')
 		}
 		if p.Endpoint != nil {
-			fmt.Fprintf(&b, "Endpoint = %s\n", FormatEndpoint(*p.Endpoint))
+			b = append(b, "Endpoint = "...)
+			b = AppendEndpoint(b, *p.Endpoint)
+			b = append(b, '\n')
 		}
 		if p.PersistentKeepalive != nil {
 			if *p.PersistentKeepalive == 0 {
-				b.WriteString("PersistentKeepalive = off\n")
+				b = append(b, "PersistentKeepalive = off\n"...)
 			} else {
-				fmt.Fprintf(&b, "PersistentKeepalive = %d\n", *p.PersistentKeepalive)
+				b = append(b, "PersistentKeepalive = "...)
+				b = strconv.AppendUint(b, uint64(*p.PersistentKeepalive), 10)
+				b = append(b, '\n')
 			}
 		}
 		if n+1 < len(c.Peers) {
-			b.WriteString("\n")
+			b = append(b, '\n')
 		}
 	}
-	return b.String()
+	return b
 }
 
 // FormatSaved is the file `wg-quick save` writes: Format's text with its

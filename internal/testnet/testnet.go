@@ -13,8 +13,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -207,3 +209,82 @@ func (h *Host) Start(name string, args ...string) *exec.Cmd {
 // HolderPID is the PID whose /proc/PID/root shows the host's mount
 // namespace (its /run/wireguard, its /etc/wireguard).
 func (h *Host) HolderPID() string { return h.pid() }
+
+// Path is where the test process reaches path as the host sees it (its
+// private /run, /etc/wireguard and bind mounts included).
+func (h *Host) Path(path string) string {
+	return filepath.Join("/proc", h.pid(), "root", path)
+}
+
+// WriteFile writes a file as the host sees it, creating its directory.
+func (h *Host) WriteFile(path string, data []byte, perm os.FileMode) {
+	h.t.Helper()
+	p := h.Path(path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, perm); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// BindFile makes target (an existing file, such as /etc/hosts) read as
+// data inside the host only: data is written under the host's private /run
+// and bind-mounted over target in the host's mount namespace, which nothing
+// outside the host sees.
+func (h *Host) BindFile(target string, data []byte) {
+	h.t.Helper()
+	src := filepath.Join("/run/testnet-files", strings.ReplaceAll(strings.TrimPrefix(target, "/"), "/", "_"))
+	h.WriteFile(src, data, 0o644)
+	h.MustRun("mount", "--bind", src, target)
+}
+
+// StartEnv starts a long-running command in the host with the given
+// environment (nil means PATH only) and stops it (by its PID) at the end
+// of the test.
+func (h *Host) StartEnv(env []string, name string, args ...string) *exec.Cmd {
+	h.t.Helper()
+	cmd := h.Command(context.Background(), name, args...)
+	if env == nil {
+		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	}
+	cmd.Env = env
+	if err := cmd.Start(); err != nil {
+		h.t.Fatalf("starting %s: %v", name, err)
+	}
+	h.t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return cmd
+}
+
+// WaitSocket waits (at most timeout) until the unix socket at path, as the
+// host sees it, accepts a connection.
+func (h *Host) WaitSocket(path string, timeout time.Duration) {
+	h.t.Helper()
+	p := h.Path(path)
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.Dial("unix", p)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s did not accept connections within %v: %v", path, timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// StartUserspaceDevice starts a userspace WireGuard implementation (such
+// as /usr/bin/wireguard-go) in the foreground for interface iface and
+// waits until its UAPI socket answers. It is stopped at the end of the
+// test.
+func (h *Host) StartUserspaceDevice(bin, iface string) *exec.Cmd {
+	h.t.Helper()
+	cmd := h.StartEnv(nil, bin, "-f", iface)
+	h.WaitSocket("/run/wireguard/"+iface+".sock", 10*time.Second)
+	return cmd
+}

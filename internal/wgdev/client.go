@@ -110,12 +110,19 @@ func (c *Client) Interfaces() ([]string, error) {
 func (c *Client) IsUserspace(name string) bool { return c.userspace(name) }
 
 // Device returns the live state of the named device.
+//
+// As wg does, a name's UAPI socket is looked for first; a name of 16 bytes
+// or more that has none fails with ENAMETOOLONG before the kernel is asked.
 func (c *Client) Device(name string) (*conf.Device, error) {
+	if c.userspace(name) {
+		short := name
+		if len(short) > conf.MaxInterfaceNameLen {
+			short = short[:conf.MaxInterfaceNameLen]
+		}
+		return uapiGet(c.SocketPath(name), short)
+	}
 	if len(name) > conf.MaxInterfaceNameLen {
 		return nil, syscall.ENAMETOOLONG
-	}
-	if c.userspace(name) {
-		return uapiGet(c.SocketPath(name), name)
 	}
 	k, err := c.kernelClient()
 	if err != nil {

@@ -49,16 +49,47 @@ func (k *kernel) execute(cmd uint8, flags netlink.HeaderFlags, attrs []byte) ([]
 		Data:   attrs,
 	}, k.family, flags)
 	if err != nil {
-		var oerr *netlink.OpError
-		if errors.As(err, &oerr) {
-			var errno syscall.Errno
-			if errors.As(oerr.Err, &errno) {
-				return nil, errno
-			}
-		}
-		return nil, errnoOf(err)
+		return nil, netlinkErrno(err)
 	}
 	return msgs, nil
+}
+
+// netlinkErrno is the errno inside a netlink error.
+func netlinkErrno(err error) error {
+	var oerr *netlink.OpError
+	if errors.As(err, &oerr) {
+		var errno syscall.Errno
+		if errors.As(oerr.Err, &errno) {
+			return errno
+		}
+	}
+	return errnoOf(err)
+}
+
+// maxDumpRetries bounds how often a dump that the kernel marks as
+// interrupted (the device changed while it was read) is started again.
+const maxDumpRetries = 100
+
+// dump runs a dump request and returns its messages; a dump the kernel
+// flags as interrupted (NLM_F_DUMP_INTR) is run again, as wg does.
+func (k *kernel) dump(cmd uint8, attrs []byte) ([]genetlink.Message, error) {
+	req := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: unix.WG_GENL_VERSION}, Data: attrs}
+	for try := 0; ; try++ {
+		if _, err := k.conn.Send(req, k.family, netlink.Request|netlink.Dump); err != nil {
+			return nil, netlinkErrno(err)
+		}
+		msgs, raw, err := k.conn.Receive()
+		if err != nil {
+			return nil, netlinkErrno(err)
+		}
+		interrupted := false
+		for _, m := range raw {
+			interrupted = interrupted || m.Header.Flags&netlink.DumpInterrupted != 0
+		}
+		if !interrupted || try == maxDumpRetries {
+			return msgs, nil
+		}
+	}
 }
 
 // kernelInterfaces lists links of kind "wireguard" in ifindex order.
@@ -83,7 +114,7 @@ func (k *kernel) get(name string) (*conf.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := k.execute(unix.WG_CMD_GET_DEVICE, netlink.Request|netlink.Dump, attrs)
+	msgs, err := k.dump(unix.WG_CMD_GET_DEVICE, attrs)
 	if err != nil {
 		return nil, err
 	}
@@ -215,18 +246,21 @@ func decodeSockaddr(b []byte) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-func encodeSockaddr(ep netip.AddrPort) []byte {
+func encodeSockaddr(ep netip.AddrPort) []byte { return appendSockaddr(nil, ep) }
+
+// appendSockaddr appends the sockaddr_in or sockaddr_in6 of ep to dst.
+func appendSockaddr(dst []byte, ep netip.AddrPort) []byte {
 	a := ep.Addr()
 	if a.Is4() {
-		b := make([]byte, unix.SizeofSockaddrInet4)
-		binary.NativeEndian.PutUint16(b, unix.AF_INET)
+		var b [unix.SizeofSockaddrInet4]byte
+		binary.NativeEndian.PutUint16(b[:], unix.AF_INET)
 		binary.BigEndian.PutUint16(b[2:], ep.Port())
 		a4 := a.As4()
 		copy(b[4:], a4[:])
-		return b
+		return append(dst, b[:]...)
 	}
-	b := make([]byte, unix.SizeofSockaddrInet6)
-	binary.NativeEndian.PutUint16(b, unix.AF_INET6)
+	var b [unix.SizeofSockaddrInet6]byte
+	binary.NativeEndian.PutUint16(b[:], unix.AF_INET6)
 	binary.BigEndian.PutUint16(b[2:], ep.Port())
 	a16 := a.As16()
 	copy(b[8:], a16[:])
@@ -239,7 +273,7 @@ func encodeSockaddr(ep netip.AddrPort) []byte {
 		}
 		binary.NativeEndian.PutUint32(b[24:], uint32(scope))
 	}
-	return b
+	return append(dst, b[:]...)
 }
 
 // messageBudget bounds the attributes of one set request. A nested
@@ -277,17 +311,19 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 		chunk := peerChunk{peer: p, first: true, remove: p.Remove}
 		size += head
 		if !p.Remove {
-			for _, a := range p.AllowedIPs {
+			start := 0
+			for j := range p.AllowedIPs {
 				n := 4 + attrLen(2) + attrLen(16) + attrLen(1)
 				if size+n > messageBudget {
+					chunk.allow = p.AllowedIPs[start:j]
 					cur = append(cur, chunk)
 					flush()
-					chunk = peerChunk{peer: p}
+					chunk, start = peerChunk{peer: p}, j
 					size += head
 				}
-				chunk.allow = append(chunk.allow, a)
 				size += n
 			}
+			chunk.allow = p.AllowedIPs[start:]
 		}
 		cur = append(cur, chunk)
 	}
@@ -298,39 +334,11 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 }
 
 func (k *kernel) set(name string, cfg *conf.Config) error {
-	for n, chunks := range planSet(cfg) {
-		ae := netlink.NewAttributeEncoder()
-		ae.String(unix.WGDEVICE_A_IFNAME, name)
-		if n == 0 {
-			i := &cfg.Interface
-			if i.PrivateKey != nil {
-				ae.Bytes(unix.WGDEVICE_A_PRIVATE_KEY, i.PrivateKey[:])
-			}
-			if i.ListenPort != nil {
-				ae.Uint16(unix.WGDEVICE_A_LISTEN_PORT, *i.ListenPort)
-			}
-			if i.FwMark != nil {
-				ae.Uint32(unix.WGDEVICE_A_FWMARK, *i.FwMark)
-			}
-			if cfg.ReplacePeers {
-				ae.Uint32(unix.WGDEVICE_A_FLAGS, unix.WGDEVICE_F_REPLACE_PEERS)
-			}
-		}
-		if len(chunks) > 0 {
-			ae.Nested(unix.WGDEVICE_A_PEERS, func(peers *netlink.AttributeEncoder) error {
-				for idx, c := range chunks {
-					peers.Nested(uint16(idx), func(pe *netlink.AttributeEncoder) error {
-						encodePeerChunk(pe, c)
-						return nil
-					})
-				}
-				return nil
-			})
-		}
-		attrs, err := ae.Encode()
-		if err != nil {
-			return err
-		}
+	msgs, err := encodeSet(name, cfg)
+	if err != nil {
+		return err
+	}
+	for _, attrs := range msgs {
 		if _, err := k.execute(unix.WG_CMD_SET_DEVICE, netlink.Request|netlink.Acknowledge, attrs); err != nil {
 			return err
 		}
@@ -338,9 +346,50 @@ func (k *kernel) set(name string, cfg *conf.Config) error {
 	return nil
 }
 
-func encodePeerChunk(pe *netlink.AttributeEncoder, c peerChunk) {
+// encodeSet builds the attributes of each WG_CMD_SET_DEVICE message for
+// cfg, as planSet splits it: the device's own attributes (and the
+// replace-peers flag) only in the first.
+func encodeSet(name string, cfg *conf.Config) ([][]byte, error) {
+	plan := planSet(cfg)
+	out := make([][]byte, 0, len(plan))
+	for n, chunks := range plan {
+		e := attrBuilder{b: make([]byte, 0, messageBudget+1024)}
+		e.str(unix.WGDEVICE_A_IFNAME, name)
+		if n == 0 {
+			i := &cfg.Interface
+			if i.PrivateKey != nil {
+				e.bytes(unix.WGDEVICE_A_PRIVATE_KEY, i.PrivateKey[:])
+			}
+			if i.ListenPort != nil {
+				e.u16(unix.WGDEVICE_A_LISTEN_PORT, *i.ListenPort)
+			}
+			if i.FwMark != nil {
+				e.u32(unix.WGDEVICE_A_FWMARK, *i.FwMark)
+			}
+			if cfg.ReplacePeers {
+				e.u32(unix.WGDEVICE_A_FLAGS, unix.WGDEVICE_F_REPLACE_PEERS)
+			}
+		}
+		if len(chunks) > 0 {
+			peers := e.start(unix.WGDEVICE_A_PEERS)
+			for idx, c := range chunks {
+				pe := e.start(uint16(idx))
+				encodePeerChunk(&e, c)
+				e.end(pe)
+			}
+			e.end(peers)
+			if len(e.b)-peers >= 1<<16 {
+				return nil, errors.New("wgdev: a set message outgrew a netlink attribute")
+			}
+		}
+		out = append(out, e.b)
+	}
+	return out, nil
+}
+
+func encodePeerChunk(e *attrBuilder, c peerChunk) {
 	p := c.peer
-	pe.Bytes(unix.WGPEER_A_PUBLIC_KEY, p.PublicKey[:])
+	e.bytes(unix.WGPEER_A_PUBLIC_KEY, p.PublicKey[:])
 	if c.first {
 		var flags uint32
 		if p.Remove {
@@ -353,38 +402,40 @@ func encodePeerChunk(pe *netlink.AttributeEncoder, c peerChunk) {
 			flags |= unix.WGPEER_F_REPLACE_ALLOWEDIPS
 		}
 		if flags != 0 {
-			pe.Uint32(unix.WGPEER_A_FLAGS, flags)
+			e.u32(unix.WGPEER_A_FLAGS, flags)
 		}
 		if p.Remove {
 			return
 		}
 		if p.PresharedKey != nil {
-			pe.Bytes(unix.WGPEER_A_PRESHARED_KEY, p.PresharedKey[:])
+			e.bytes(unix.WGPEER_A_PRESHARED_KEY, p.PresharedKey[:])
 		}
 		if p.Endpoint != nil {
-			pe.Bytes(unix.WGPEER_A_ENDPOINT, encodeSockaddr(*p.Endpoint))
+			var sa [unix.SizeofSockaddrInet6]byte
+			e.bytes(unix.WGPEER_A_ENDPOINT, appendSockaddr(sa[:0], *p.Endpoint))
 		}
 		if p.PersistentKeepalive != nil {
-			pe.Uint16(unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, *p.PersistentKeepalive)
+			e.u16(unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, *p.PersistentKeepalive)
 		}
 	}
 	if len(c.allow) == 0 {
 		return
 	}
-	pe.Nested(unix.WGPEER_A_ALLOWEDIPS, func(list *netlink.AttributeEncoder) error {
-		for i, a := range c.allow {
-			list.Nested(uint16(i), func(ae *netlink.AttributeEncoder) error {
-				addr := a.Prefix.Addr()
-				if addr.Is4() {
-					ae.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET)
-				} else {
-					ae.Uint16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET6)
-				}
-				ae.Bytes(unix.WGALLOWEDIP_A_IPADDR, addr.AsSlice())
-				ae.Uint8(unix.WGALLOWEDIP_A_CIDR_MASK, uint8(a.Prefix.Bits()))
-				return nil
-			})
+	list := e.start(unix.WGPEER_A_ALLOWEDIPS)
+	for i, a := range c.allow {
+		one := e.start(uint16(i))
+		addr := a.Prefix.Addr()
+		if addr.Is4() {
+			e.u16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET)
+			a4 := addr.As4()
+			e.bytes(unix.WGALLOWEDIP_A_IPADDR, a4[:])
+		} else {
+			e.u16(unix.WGALLOWEDIP_A_FAMILY, unix.AF_INET6)
+			a16 := addr.As16()
+			e.bytes(unix.WGALLOWEDIP_A_IPADDR, a16[:])
 		}
-		return nil
-	})
+		e.u8(unix.WGALLOWEDIP_A_CIDR_MASK, uint8(a.Prefix.Bits()))
+		e.end(one)
+	}
+	e.end(list)
 }

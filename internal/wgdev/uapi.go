@@ -2,8 +2,9 @@ package wgdev
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -18,54 +19,78 @@ import (
 // wireguard-tools' userspace_set_device does (keys in hex, the blank line
 // that ends the request included). Allowed IPs marked Remove are sent as
 // "allowed_ip=-PREFIX", the upstream incremental form.
-func FormatUAPISet(cfg *conf.Config) string {
-	var b strings.Builder
-	b.WriteString("set=1\n")
+func FormatUAPISet(cfg *conf.Config) string { return string(appendUAPISet(nil, cfg)) }
+
+// uapiSetSize estimates the request's length, to allocate it once.
+func uapiSetSize(cfg *conf.Config) int {
+	n := 256
+	for i := range cfg.Peers {
+		n += 320 + 56*len(cfg.Peers[i].AllowedIPs)
+	}
+	return n
+}
+
+func appendUAPISet(b []byte, cfg *conf.Config) []byte {
+	b = append(b, "set=1\n"...)
 	i := &cfg.Interface
 	if i.PrivateKey != nil {
-		fmt.Fprintf(&b, "private_key=%s\n", i.PrivateKey.Hex())
+		b = append(b, "private_key="...)
+		b = hex.AppendEncode(b, i.PrivateKey[:])
+		b = append(b, '\n')
 	}
 	if i.ListenPort != nil {
-		fmt.Fprintf(&b, "listen_port=%d\n", *i.ListenPort)
+		b = append(b, "listen_port="...)
+		b = strconv.AppendUint(b, uint64(*i.ListenPort), 10)
+		b = append(b, '\n')
 	}
 	if i.FwMark != nil {
-		fmt.Fprintf(&b, "fwmark=%d\n", *i.FwMark)
+		b = append(b, "fwmark="...)
+		b = strconv.AppendUint(b, uint64(*i.FwMark), 10)
+		b = append(b, '\n')
 	}
 	if cfg.ReplacePeers {
-		b.WriteString("replace_peers=true\n")
+		b = append(b, "replace_peers=true\n"...)
 	}
 	for n := range cfg.Peers {
 		p := &cfg.Peers[n]
-		fmt.Fprintf(&b, "public_key=%s\n", p.PublicKey.Hex())
+		b = append(b, "public_key="...)
+		b = hex.AppendEncode(b, p.PublicKey[:])
+		b = append(b, '\n')
 		if p.Remove {
-			b.WriteString("remove=true\n")
+			b = append(b, "remove=true\n"...)
 			continue
 		}
 		if p.UpdateOnly {
-			b.WriteString("update_only=true\n")
+			b = append(b, "update_only=true\n"...)
 		}
 		if p.PresharedKey != nil {
-			fmt.Fprintf(&b, "preshared_key=%s\n", p.PresharedKey.Hex())
+			b = append(b, "preshared_key="...)
+			b = hex.AppendEncode(b, p.PresharedKey[:])
+			b = append(b, '\n')
 		}
 		if p.Endpoint != nil {
-			fmt.Fprintf(&b, "endpoint=%s\n", conf.FormatEndpoint(*p.Endpoint))
+			b = append(b, "endpoint="...)
+			b = conf.AppendEndpoint(b, *p.Endpoint)
+			b = append(b, '\n')
 		}
 		if p.PersistentKeepalive != nil {
-			fmt.Fprintf(&b, "persistent_keepalive_interval=%d\n", *p.PersistentKeepalive)
+			b = append(b, "persistent_keepalive_interval="...)
+			b = strconv.AppendUint(b, uint64(*p.PersistentKeepalive), 10)
+			b = append(b, '\n')
 		}
 		if p.ReplaceAllowedIPs {
-			b.WriteString("replace_allowed_ips=true\n")
+			b = append(b, "replace_allowed_ips=true\n"...)
 		}
 		for _, a := range p.AllowedIPs {
+			b = append(b, "allowed_ip="...)
 			if a.Remove {
-				fmt.Fprintf(&b, "allowed_ip=-%s\n", conf.FormatPrefix(a.Prefix))
-			} else {
-				fmt.Fprintf(&b, "allowed_ip=%s\n", conf.FormatPrefix(a.Prefix))
+				b = append(b, '-')
 			}
+			b = conf.AppendPrefix(b, a.Prefix)
+			b = append(b, '\n')
 		}
 	}
-	b.WriteString("\n")
-	return b.String()
+	return append(b, '\n')
 }
 
 // uapiTimeout bounds one exchange with a userspace daemon.
@@ -91,12 +116,15 @@ func uapiSet(path string, cfg *conf.Config) error {
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.Write([]byte(FormatUAPISet(cfg))); err != nil {
-		return errnoOf(err)
-	}
+	_, werr := conn.Write(appendUAPISet(make([]byte, 0, uapiSetSize(cfg)), cfg))
+	// A daemon that fails part way answers with its errno and hangs up,
+	// which can cut our write short: its answer is the better report.
 	r := bufio.NewReader(conn)
 	line, err := r.ReadString('\n')
 	if err != nil {
+		if werr != nil {
+			return errnoOf(werr)
+		}
 		return syscall.EPROTO
 	}
 	v, ok := strings.CutPrefix(line, "errno=")
@@ -134,7 +162,7 @@ func uapiGet(path, name string) (*conf.Device, error) {
 	if _, err := conn.Write([]byte("get=1\n\n")); err != nil {
 		return nil, errnoOf(err)
 	}
-	return ParseUAPIGet(bufio.NewReader(conn), name)
+	return ParseUAPIGet(bufio.NewReaderSize(conn, 64<<10), name)
 }
 
 // ParseUAPIGet reads a UAPI "get" reply as wireguard-tools'
@@ -152,84 +180,110 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 		}
 		handshakeSec, handshakeNsec = 0, 0
 	}
+	var long []byte // a line longer than r's buffer
 	for {
-		line, err := r.ReadString('\n')
-		if err != nil || line == "" {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = r.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil || len(line) == 0 {
 			break
 		}
-		if line == "\n" {
+		if len(line) == 1 {
 			flush()
 			if ret != nil {
 				return nil, ret
 			}
 			return dev, nil
 		}
-		key, value, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
-		if !ok || !strings.HasSuffix(line, "\n") {
+		key, value, ok := bytes.Cut(line[:len(line)-1], []byte{'='})
+		if !ok {
 			break
 		}
 		bad := false
-		switch {
-		case peer == nil && key == "private_key":
-			k, err := conf.ParseHexKey(value)
-			if err != nil {
-				bad = true
+		switch string(key) {
+		case "private_key":
+			if peer != nil {
 				break
 			}
-			dev.PrivateKey = k
-			if !k.IsZero() {
-				dev.PublicKey = k.PublicKey()
+			bad = !decodeHexKey(&dev.PrivateKey, value)
+			if !bad && !dev.PrivateKey.IsZero() {
+				dev.PublicKey = dev.PrivateKey.PublicKey()
 			}
-		case peer == nil && key == "listen_port":
-			n, ok := uapiNum(value, 0xffff)
-			dev.ListenPort, bad = uint16(n), !ok
-		case peer == nil && key == "fwmark":
-			n, ok := uapiNum(value, 0xffffffff)
-			dev.FwMark, bad = uint32(n), !ok
-		case key == "public_key":
+		case "listen_port":
+			if peer == nil {
+				n, ok := uapiNum(value, 0xffff)
+				dev.ListenPort, bad = uint16(n), !ok
+			}
+		case "fwmark":
+			if peer == nil {
+				n, ok := uapiNum(value, 0xffffffff)
+				dev.FwMark, bad = uint32(n), !ok
+			}
+		case "public_key":
 			flush()
-			k, err := conf.ParseHexKey(value)
-			if err != nil {
-				bad = true
-				break
-			}
-			dev.Peers = append(dev.Peers, conf.DevicePeer{PublicKey: k})
+			dev.Peers = append(dev.Peers, conf.DevicePeer{})
 			peer = &dev.Peers[len(dev.Peers)-1]
-		case peer != nil && key == "preshared_key":
-			k, err := conf.ParseHexKey(value)
-			peer.PresharedKey, bad = k, err != nil
-		case peer != nil && key == "endpoint":
-			ep, ok := parseUAPIEndpoint(value)
-			if !ok {
-				return nil, syscall.ENETUNREACH
+			bad = !decodeHexKey(&peer.PublicKey, value)
+		case "preshared_key":
+			if peer != nil {
+				bad = !decodeHexKey(&peer.PresharedKey, value)
 			}
-			peer.Endpoint = ep
-		case peer != nil && key == "persistent_keepalive_interval":
-			n, ok := uapiNum(value, 0xffff)
-			peer.PersistentKeepalive, bad = uint16(n), !ok
-		case peer != nil && key == "allowed_ip":
-			p, ok := parseUAPIPrefix(value)
-			if !ok {
-				bad = true
-				break
+		case "endpoint":
+			if peer != nil {
+				ep, ok := parseUAPIEndpoint(string(value))
+				if !ok {
+					return nil, syscall.ENETUNREACH
+				}
+				peer.Endpoint = ep
 			}
-			peer.AllowedIPs = append(peer.AllowedIPs, p)
-		case peer != nil && key == "last_handshake_time_sec":
-			n, ok := uapiNum(value, 1<<63-1)
-			handshakeSec, bad = int64(n), !ok
-		case peer != nil && key == "last_handshake_time_nsec":
-			n, ok := uapiNum(value, 1<<63-1)
-			handshakeNsec, bad = int64(n), !ok
-		case peer != nil && key == "rx_bytes":
-			n, ok := uapiNum(value, 1<<64-1)
-			peer.RxBytes, bad = n, !ok
-		case peer != nil && key == "tx_bytes":
-			n, ok := uapiNum(value, 1<<64-1)
-			peer.TxBytes, bad = n, !ok
-		case peer != nil && key == "protocol_version":
-			n, ok := uapiNum(value, 1<<32-1)
-			peer.ProtocolVersion, bad = int(n), !ok
-		case key == "errno":
+		case "persistent_keepalive_interval":
+			if peer != nil {
+				n, ok := uapiNum(value, 0xffff)
+				peer.PersistentKeepalive, bad = uint16(n), !ok
+			}
+		case "allowed_ip":
+			if peer != nil {
+				p, ok := parseUAPIPrefix(value)
+				if !ok {
+					bad = true
+					break
+				}
+				peer.AllowedIPs = append(peer.AllowedIPs, p)
+			}
+		case "last_handshake_time_sec":
+			if peer != nil {
+				n, ok := uapiNum(value, 1<<63-1)
+				handshakeSec, bad = int64(n), !ok
+			}
+		case "last_handshake_time_nsec":
+			if peer != nil {
+				n, ok := uapiNum(value, 1<<63-1)
+				handshakeNsec, bad = int64(n), !ok
+			}
+		case "rx_bytes":
+			if peer != nil {
+				n, ok := uapiNum(value, 1<<64-1)
+				peer.RxBytes, bad = n, !ok
+			}
+		case "tx_bytes":
+			if peer != nil {
+				n, ok := uapiNum(value, 1<<64-1)
+				peer.TxBytes, bad = n, !ok
+			}
+		case "protocol_version":
+			// The reference ignores it; so do we, whatever it says.
+			if peer != nil {
+				if n, ok := uapiNum(value, 1<<31-1); ok {
+					peer.ProtocolVersion = int(n)
+				}
+			}
+		case "errno":
 			n, ok := uapiNum(value, 0x7fffffff)
 			if !ok {
 				bad = true
@@ -248,16 +302,32 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 	return nil, syscall.EPROTO
 }
 
+// decodeHexKey reads a 64-digit hex key into k.
+func decodeHexKey(k *conf.Key, v []byte) bool {
+	if len(v) != 2*conf.KeyLen {
+		return false
+	}
+	_, err := hex.Decode(k[:], v)
+	return err == nil
+}
+
 // uapiNum is the reference's NUM(max): decimal digits only, at most max.
-func uapiNum(v string, max uint64) (uint64, bool) {
-	if v == "" || v[0] < '0' || v[0] > '9' {
+func uapiNum(v []byte, max uint64) (uint64, bool) {
+	if len(v) == 0 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || n > max {
-		return 0, false
+	var n uint64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
 	}
-	return n, true
+	return n, n <= max
 }
 
 // parseUAPIEndpoint reads "a.b.c.d:port" or "[v6%zone]:port". A numeric
@@ -290,10 +360,11 @@ func parseUAPIEndpoint(v string) (netip.AddrPort, bool) {
 }
 
 // zoneName replaces a numeric IPv6 zone by the interface name with that
-// index, when there is one.
+// index, when there is one, for link-local unicast and multicast addresses,
+// as glibc's getnameinfo does; other addresses keep the number.
 func zoneName(a netip.Addr) netip.Addr {
 	z := a.Zone()
-	if z == "" {
+	if z == "" || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
 		return a
 	}
 	if idx, err := strconv.Atoi(z); err == nil {
@@ -304,18 +375,64 @@ func zoneName(a netip.Addr) netip.Addr {
 	return a
 }
 
-func parseUAPIPrefix(v string) (netip.Prefix, bool) {
-	ipText, mask, ok := strings.Cut(v, "/")
-	if !ok || mask == "" || mask[0] < '0' || mask[0] > '9' {
+// parseUAPIPrefix reads "IP/CIDR" as the reference does: the address by
+// its form (a colon means IPv6), no zone, CIDR digits within the family's
+// length.
+func parseUAPIPrefix(v []byte) (netip.Prefix, bool) {
+	slash := bytes.IndexByte(v, '/')
+	if slash < 0 {
 		return netip.Prefix{}, false
 	}
-	a, err := netip.ParseAddr(ipText)
-	if err != nil || a.Zone() != "" || strings.ContainsRune(ipText, ':') != a.Is6() {
+	ipText, mask := v[:slash], v[slash+1:]
+	bits, ok := uapiNum(mask, 128)
+	if !ok {
 		return netip.Prefix{}, false
 	}
-	bits, err := strconv.Atoi(mask)
-	if err != nil || bits > a.BitLen() {
+	var a netip.Addr
+	if bytes.IndexByte(ipText, ':') >= 0 {
+		if bytes.IndexByte(ipText, '%') >= 0 {
+			return netip.Prefix{}, false
+		}
+		var err error
+		if a, err = netip.ParseAddr(string(ipText)); err != nil || !a.Is6() {
+			return netip.Prefix{}, false
+		}
+	} else if a, ok = parseIPv4(ipText); !ok {
 		return netip.Prefix{}, false
 	}
-	return netip.PrefixFrom(a, bits), true
+	if int(bits) > a.BitLen() {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, int(bits)), true
+}
+
+// parseIPv4 reads a dotted quad (four decimal parts, each at most 255, no
+// leading zeros, as inet_pton).
+func parseIPv4(v []byte) (netip.Addr, bool) {
+	var out [4]byte
+	part, digits := 0, 0
+	val := 0
+	for i := 0; i <= len(v); i++ {
+		if i == len(v) || v[i] == '.' {
+			if digits == 0 || part > 3 {
+				return netip.Addr{}, false
+			}
+			out[part] = byte(val)
+			part, digits, val = part+1, 0, 0
+			continue
+		}
+		c := v[i]
+		if c < '0' || c > '9' || (digits > 0 && val == 0) {
+			return netip.Addr{}, false
+		}
+		val = val*10 + int(c-'0')
+		digits++
+		if val > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if part != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(out), true
 }

@@ -1,0 +1,165 @@
+package wgdev
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gowg/wgtools/internal/conf"
+)
+
+func mustKey(s string) conf.Key {
+	k, err := conf.ParseKey(s)
+	if err != nil {
+		panic(s)
+	}
+	return k
+}
+
+// TestSyncconfAgainstCapture rebuilds the capture's syncconf request
+// (uapi-syncconf-sync-p2: the daemon served fmt0.get, the file was
+// sync-p2.conf) with upstream's D4 lines added: removals of the peers the
+// file lacks come first, in descending key order.
+func TestSyncconfAgainstCapture(t *testing.T) {
+	get, err := os.ReadFile(filepath.Join(refDir, "wg-fake", "fmt0.get"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("{now-65}", "1", "{now-3661}", "1", "{now-66795000}", "1").Replace(string(get))
+	runtime, err := ParseUAPIGet(bufio.NewReader(strings.NewReader(text+"errno=0\n\n")), "rec0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(refDir, "wg-conf", "sync-p2.conf"))
+	cfg, err := conf.Parse("sync-p2.conf", data, &conf.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	SyncconfSemantics(cfg, runtime)
+	want, _ := os.ReadFile(filepath.Join(refDir, "wg", "uapi-syncconf-sync-p2.uapi"))
+	p2 := "public_key=4eba95ae58408a27671e9745dec99520ad216576b48ce7547de45250429c4b57\n"
+	wantS := strings.Replace(string(want), p2, p2+"preshared_key="+strings.Repeat("0", 64)+"\npersistent_keepalive_interval=0\n", 1)
+	if got := FormatUAPISet(cfg); got != wantS {
+		t.Errorf("request\n--- got\n%s--- want\n%s", got, wantS)
+	}
+}
+
+func TestSyncconfSemantics(t *testing.T) {
+	k1, k2, k3 := mustKey("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), mustKey("TrqVrlhAiidnHpdF3smVIK0hZXa0jOdUfeRSUEKcS1c="), mustKey("gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=")
+	ka := uint16(7)
+	// No peers in the file: setconf's wholesale replacement, device not
+	// consulted.
+	cfg := &conf.Config{}
+	SyncconfSemantics(cfg, nil)
+	if !cfg.ReplacePeers || cfg.Interface.PrivateKey == nil || *cfg.Interface.ListenPort != 0 || *cfg.Interface.FwMark != 0 {
+		t.Errorf("empty file: %+v", cfg)
+	}
+	// A device without peers: replacement too, nothing else added.
+	cfg = &conf.Config{Peers: []conf.Peer{{PublicKey: k1}}}
+	SyncconfSemantics(cfg, &conf.Device{})
+	if !cfg.ReplacePeers || len(cfg.Peers) != 1 || cfg.Peers[0].PresharedKey != nil {
+		t.Errorf("empty device: %+v", cfg)
+	}
+	// Both: removals first (descending keys), the file's peers updated
+	// with their omitted preshared key and keepalive cleared.
+	cfg = &conf.Config{Peers: []conf.Peer{{PublicKey: k2, PersistentKeepalive: &ka}, {PublicKey: k2}}}
+	SyncconfSemantics(cfg, &conf.Device{Peers: []conf.DevicePeer{{PublicKey: k1}, {PublicKey: k2}, {PublicKey: k3}}})
+	if cfg.ReplacePeers || len(cfg.Peers) != 4 {
+		t.Fatalf("%+v", cfg)
+	}
+	if !cfg.Peers[0].Remove || cfg.Peers[0].PublicKey != k1 || !cfg.Peers[1].Remove || cfg.Peers[1].PublicKey != k3 {
+		t.Errorf("removals: %v %v", cfg.Peers[0].PublicKey, cfg.Peers[1].PublicKey)
+	}
+	if p := cfg.Peers[2]; p.Remove || *p.PersistentKeepalive != 7 || !p.PresharedKey.IsZero() {
+		t.Errorf("kept peer: %+v", p)
+	}
+	if p := cfg.Peers[3]; *p.PersistentKeepalive != 0 || p.PresharedKey == nil {
+		t.Errorf("kept peer, second section: %+v", p)
+	}
+}
+
+// serveOnce answers one connection on a unix socket in dir with reply
+// after reading one line.
+func serveOnce(t *testing.T, path, reply string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err == nil && line != "" {
+				c.Write([]byte(reply))
+			}
+			c.Close()
+		}
+	}()
+}
+
+// TestLongNameUserspaceFirst: as wg does, a long name's UAPI socket is
+// used when there is one (the name shown is cut to 15 bytes); without one
+// the name is refused with ENAMETOOLONG before the kernel is asked.
+func TestLongNameUserspaceFirst(t *testing.T) {
+	dir := t.TempDir()
+	c := NewWithRunDir(dir)
+	defer c.Close()
+	if _, err := c.Device("abcdefghijklmnopqrstuvwxyz"); !errors.Is(err, syscall.ENAMETOOLONG) {
+		t.Errorf("no socket: %v, want ENAMETOOLONG", err)
+	}
+	serveOnce(t, filepath.Join(dir, "abcdefghijklmnopq.sock"), "listen_port=7\nerrno=0\n\n")
+	d, err := c.Device("abcdefghijklmnopq")
+	if err != nil || d.Name != "abcdefghijklmno" || d.ListenPort != 7 {
+		t.Errorf("socket: %+v %v", d, err)
+	}
+}
+
+// TestSetErrnoAfterCutWrite: a daemon that fails early answers and hangs
+// up before reading a long request; its errno is what is reported, not
+// the broken pipe.
+func TestSetErrnoAfterCutWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.sock")
+	serveOnce(t, path, "errno=-98\n\n")
+	cfg := &conf.Config{}
+	for i := 0; i < 20000; i++ {
+		cfg.Peers = append(cfg.Peers, conf.Peer{PublicKey: testKey(i)})
+	}
+	if err := uapiSet(path, cfg); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("got %v, want EADDRINUSE", err)
+	}
+}
+
+// TestZoneNames: link-local endpoints show their zone as an interface
+// name where one has that index, as getnameinfo does; other addresses keep
+// the number.
+func TestZoneNames(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skip("no loopback interface here")
+	}
+	idx := netip.MustParseAddr("fe80::1").WithZone(strconv.Itoa(lo.Index))
+	if got := zoneName(idx).Zone(); got != "lo" {
+		t.Errorf("fe80::1%%%d: zone %q, want lo", lo.Index, got)
+	}
+	if got := zoneName(netip.MustParseAddr("ff02::1").WithZone(strconv.Itoa(lo.Index))).Zone(); got != "lo" {
+		t.Errorf("ff02::1: zone %q, want lo", got)
+	}
+	if got := zoneName(netip.MustParseAddr("2001:db8::1").WithZone(strconv.Itoa(lo.Index))).Zone(); got != strconv.Itoa(lo.Index) {
+		t.Errorf("2001:db8::1: zone %q, want the number", got)
+	}
+	if got := zoneName(netip.MustParseAddr("fe80::1").WithZone("999999")).Zone(); got != "999999" {
+		t.Errorf("unknown index: zone %q", got)
+	}
+}
