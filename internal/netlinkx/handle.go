@@ -64,6 +64,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // the request, 1 when ip would not have sent it.
 func (e *Error) ExitCode() int { return e.code }
 
+// NewError words err, the failure of the change cmd names, as ip would.
+// Apply's errors are made by it; fakes of the namespace use it too.
+func NewError(cmd string, err error) *Error { return opError(cmd, err) }
+
 // opError words err as ip would for cmd.
 func opError(cmd string, err error) *Error {
 	e := &Error{Cmd: cmd, Err: err, code: 2}
@@ -89,6 +93,10 @@ func opError(cmd string, err error) *Error {
 	}
 	return e
 }
+
+// MissingLink is the error of a change naming a device that does not
+// exist (ip's `Cannot find device "NAME"`, status 1).
+func MissingLink(name string) error { return &missingLinkError{name: name} }
 
 // missingLinkError is a device name that does not resolve to a link.
 type missingLinkError struct{ name string }

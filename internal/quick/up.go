@@ -46,7 +46,7 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 	if err := r.run(ctx, upPhases(sys, l)); err != nil {
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
-			fmt.Fprintf(sys.Stderr, "[!] %v: undoing what was done.\n", err)
+			fmt.Fprintf(sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
 		} else {
 			report(sys.Stderr, err)
 		}
@@ -69,6 +69,14 @@ func upPhases(sys *Sys, l *Loaded) []phase {
 		func(ctx context.Context, r *runner) error { return addRoutes(ctx, sys, r, l) },
 		func(ctx context.Context, r *runner) error { return runAll(ctx, r, hookSteps(sys, l, i.PostUp)) },
 	}
+}
+
+func signalName(err error) string {
+	var s signalError
+	if errors.As(err, &s) {
+		return s.name
+	}
+	return "a signal"
 }
 
 // die prints "PROG: message" and returns 1, as the reference's die.
