@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SnapshotSysctls are the sysctls a Snapshot records: the ones wg-quick
@@ -32,6 +33,7 @@ var SnapshotSysctls = []string{
 // Two snapshots of an untouched host are equal.
 func (h *Host) Snapshot() string {
 	h.t.Helper()
+	h.settle()
 	var b strings.Builder
 	section := func(title string, out string) {
 		fmt.Fprintf(&b, "### %s\n%s", title, out)
@@ -56,6 +58,17 @@ func (h *Host) Snapshot() string {
 	section("ls -a /run/wireguard", run("ls", "-a", "/run/wireguard"))
 	section("processes", h.processes())
 	return maskVolatile(b.String())
+}
+
+// settle waits (up to three seconds) for IPv6 duplicate address detection
+// to finish, so that addresses and their local routes are complete.
+func (h *Host) settle() {
+	for range 60 {
+		if strings.TrimSpace(h.Run("ip", "-6", "address", "show", "tentative").Stdout) == "" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 var volatile = []struct {
