@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,10 +60,10 @@ func AcquireLock(dir, iface, verb string) (*Lock, error) {
 			return nil, fmt.Errorf("cannot open %s: %w", path, err)
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			holder, _ := io.ReadAll(io.LimitReader(f, 128))
+			holder := readRecord(f)
 			f.Close()
 			if errors.Is(err, unix.EWOULDBLOCK) {
-				return nil, &BusyError{Iface: iface, Holder: strings.TrimSpace(string(holder))}
+				return nil, &BusyError{Iface: iface, Holder: holder}
 			}
 			return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 		}
@@ -85,6 +86,20 @@ func AcquireLock(dir, iface, verb string) (*Lock, error) {
 		return l, nil
 	}
 	return nil, fmt.Errorf("cannot lock %s: it keeps being replaced", path)
+}
+
+// readRecord reads a held lock's record; the holder writes it just after
+// taking the lock, so an empty one is read again a few times.
+func readRecord(f *os.File) string {
+	for range 5 {
+		b := make([]byte, 128)
+		n, _ := f.ReadAt(b, 0)
+		if rec := strings.TrimSpace(string(b[:n])); rec != "" {
+			return rec
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return ""
 }
 
 func (l *Lock) write(rec string) error {
