@@ -1,51 +1,39 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gowg/wgtools/internal/nettool"
 )
 
 // The test binary doubles as the tests' HTTP server and client inside the
 // namespaces (no tool needed there): WGTEST_HELLO=serve ADDR answers
 // "hello, wireguard"; WGTEST_HELLO=get URL prints the body.
 func TestMain(m *testing.M) {
+	arg := os.Args[len(os.Args)-1]
+	var err error
 	switch os.Getenv("WGTEST_HELLO") {
+	case "":
 	case "serve":
-		ln, err := net.Listen("tcp", os.Args[len(os.Args)-1])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		fmt.Println("listening")
-		http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			io.WriteString(w, "hello, wireguard")
-		}))
-		os.Exit(1)
+		err = nettool.Serve(arg, os.Stdout)
 	case "ping":
-		if err := ping(os.Args[len(os.Args)-1], time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		err = nettool.Ping(arg, time.Second)
 	case "get":
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "GET", os.Args[len(os.Args)-1], nil)
-		resp, err := http.DefaultClient.Do(req)
+		var body string
+		body, err = nettool.Get(arg, 5*time.Second)
+		fmt.Print(body)
+	}
+	if os.Getenv("WGTEST_HELLO") != "" {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		io.Copy(os.Stdout, resp.Body)
 		os.Exit(0)
 	}
 	code := m.Run()
@@ -53,47 +41,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-// ping sends one ICMP echo request to dst and waits for its reply (the
-// machine need not have ping installed).
-func ping(dst string, timeout time.Duration) error {
-	ip := net.ParseIP(dst)
-	network, typ := "ip4:icmp", byte(8)
-	if ip.To4() == nil {
-		network, typ = "ip6:ipv6-icmp", 128
-	}
-	c, err := net.ListenPacket(network, "")
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	id := os.Getpid() & 0xffff
-	msg := []byte{typ, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'w', 'g', 't', 'e', 's', 't'}
-	if typ == 8 { // ICMPv6 checksums are the kernel's job
-		var sum uint32
-		for i := 0; i < len(msg); i += 2 {
-			sum += uint32(msg[i])<<8 | uint32(msg[i+1])
-		}
-		sum = (sum >> 16) + (sum & 0xffff)
-		sum += sum >> 16
-		msg[2], msg[3] = byte(^sum>>8), byte(^sum)
-	}
-	if _, err := c.WriteTo(msg, &net.IPAddr{IP: ip}); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return fmt.Errorf("no reply from %s: %v", dst, err)
-		}
-		// An echo reply (0 or 129) with our id.
-		if n >= 8 && (buf[0] == 0 || buf[0] == 129) && int(buf[4])<<8|int(buf[5]) == id && from.(*net.IPAddr).IP.Equal(ip) {
-			return nil
-		}
-	}
 }
 
 var (
