@@ -26,6 +26,8 @@ var endpointPattern = regexp.MustCompile(`^\[?([a-z0-9:.]+)\]?:[0-9]+$`)
 // reference.
 func autoMTU(n Net, dev *conf.Device) int {
 	best := math.MaxInt32
+	n = &memoNet{Net: n, links: map[int]netlinkx.Link{}}
+	asked := map[netip.Addr]bool{}
 	for i := range dev.Peers {
 		ep := dev.Peers[i].Endpoint
 		if !ep.IsValid() {
@@ -36,9 +38,10 @@ func autoMTU(n Net, dev *conf.Device) int {
 			continue
 		}
 		addr, err := netip.ParseAddr(m[1])
-		if err != nil {
+		if err != nil || asked[addr] {
 			continue
 		}
+		asked[addr] = true
 		r, ok, err := n.RouteGet(addr)
 		if err != nil || !ok {
 			continue
@@ -81,4 +84,21 @@ func routeMTU(n Net, r netlinkx.Route) (int, bool) {
 		return 0, false
 	}
 	return l.MTU, true
+}
+
+// memoNet remembers links by index (many endpoints share an interface).
+type memoNet struct {
+	Net
+	links map[int]netlinkx.Link
+}
+
+func (m *memoNet) LinkByIndex(i int) (netlinkx.Link, bool, error) {
+	if l, ok := m.links[i]; ok {
+		return l, true, nil
+	}
+	l, ok, err := m.Net.LinkByIndex(i)
+	if err == nil && ok {
+		m.links[i] = l
+	}
+	return l, ok, err
 }
