@@ -26,10 +26,39 @@ func quickEnv(t testing.TB, extra ...string) []string {
 	}, extra...)
 }
 
-// wgQuick runs our wg-quick in h.
+// wgQuick runs our wg-quick in h, and fails the test if its output shows
+// a private or preshared key of the host's /etc/wireguard/wg0.conf (but for
+// strip, whose job is to print them).
 func wgQuick(t testing.TB, h *testnet.Host, args ...string) testnet.Result {
 	t.Helper()
-	return h.RunEnv(quickEnv(t), filepath.Join(binaries(t), "wg-quick"), args...)
+	var secrets []string
+	if len(args) == 0 || args[0] != "strip" {
+		secrets = secretsOf(h)
+	}
+	r := h.RunEnv(quickEnv(t), filepath.Join(binaries(t), "wg-quick"), args...)
+	for _, k := range secrets {
+		if strings.Contains(r.Stdout+r.Stderr, k) {
+			t.Errorf("wg-quick %s printed a key of the configuration", strings.Join(args, " "))
+		}
+	}
+	return r
+}
+
+// secretsOf lists the private and preshared keys of the host's wg0.conf.
+func secretsOf(h *testnet.Host) []string {
+	data, err := os.ReadFile(h.Path("/etc/wireguard/wg0.conf"))
+	if err != nil {
+		return nil
+	}
+	var keys []string
+	for line := range strings.SplitSeq(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if ok && (k == "privatekey" || k == "presharedkey") {
+			keys = append(keys, strings.TrimSpace(v))
+		}
+	}
+	return keys
 }
 
 func mustQuick(t testing.TB, h *testnet.Host, args ...string) testnet.Result {

@@ -329,3 +329,30 @@ func upSnapDown(t *testing.T, c string, a, b *testnet.Host) {
 	step(t, c, a, "A-down", "down", "wg0")
 	compareState(t, c, "A-state-down", refSnap(t, a, "wg0"), "wg0")
 }
+
+// TestExternalUserspace: WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go
+// runs that program, as the reference does: the trace is then the
+// reference's own, banner included, and down stops the program.
+func TestExternalUserspace(t *testing.T) {
+	testnet.Require(t)
+	if _, err := os.Stat("/usr/bin/wireguard-go"); err != nil {
+		t.Skip("needs /usr/bin/wireguard-go (Debian package wireguard-go)")
+	}
+	a, b := refTopology(t)
+	installRefConfs(t, "p2p", a, b)
+	env := quickEnv(t, "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
+	before := a.Snapshot()
+	r := a.RunEnv(env, filepath.Join(binaries(t), "wg-quick"), "up", "wg0")
+	ref, _ := readRef(t, "p2p", "A-up.stderr")
+	if r.Code != 0 || r.Stderr != ref {
+		t.Errorf("up: exit %d, stderr differs (- reference, + ours):\n%s", r.Code, lineDiff(ref, r.Stderr))
+	}
+	if ps := a.Snapshot(); !strings.Contains(ps, "wireguard-go wg0") {
+		t.Errorf("no wireguard-go process:\n%s", ps)
+	}
+	r = a.RunEnv(env, filepath.Join(binaries(t), "wg-quick"), "down", "wg0")
+	if r.Code != 0 || r.Stderr != "[#] ip link delete dev wg0\n" {
+		t.Errorf("down: exit %d\n%s", r.Code, r.Stderr)
+	}
+	diffState(t, "after down", before, a.Snapshot())
+}

@@ -177,6 +177,28 @@ func (h *Handle) RouteGet(dst netip.Addr) (r Route, ok bool, err error) {
 	return routeOf(family(dst), list[0]), true, nil
 }
 
+// DefaultRoute is the first default route of a family in the main table,
+// the first line `ip -4 route show default` prints; ok is false when there
+// is none.
+func (h *Handle) DefaultRoute(family int) (r Route, ok bool, err error) {
+	routes, err := h.Routes(family, unix.RT_TABLE_MAIN)
+	if err != nil {
+		return Route{}, false, err
+	}
+	r, ok = FirstDefault(routes)
+	return r, ok, nil
+}
+
+// FirstDefault is the first route of routes whose destination is 0/0.
+func FirstDefault(routes []Route) (Route, bool) {
+	for _, r := range routes {
+		if r.Dst.Bits() == 0 {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
 // Covered reports whether a route of routes through the interface
 // linkIndex covers p: what `ip route show dev IF match P` prints a line for
 // when routes is the main table of p's family.

@@ -52,15 +52,11 @@ func autoMTU(n Net, dev *conf.Device) int {
 	}
 	if best == math.MaxInt32 {
 		if routes, err := n.Routes(unix.AF_INET, unix.RT_TABLE_MAIN); err == nil {
-			for _, r := range routes {
-				if r.Dst.Bits() != 0 {
-					continue
-				}
-				// Only the first line of `ip route show default`.
+			// Only the first line of `ip route show default`.
+			if r, ok := netlinkx.FirstDefault(routes); ok {
 				if c, ok := routeMTU(n, r); ok && c < best {
 					best = c
 				}
-				break
 			}
 		}
 	}

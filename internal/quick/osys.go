@@ -3,13 +3,17 @@ package quick
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/userspace"
@@ -120,18 +124,63 @@ func executable(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
 }
 
-// hookWaitDelay is how long a program told to stop (SIGTERM) may take
-// before it is killed.
-const hookWaitDelay = 10 * time.Second
+// stopGrace is how long a program told to stop (SIGTERM) may take before
+// it is killed.
+const stopGrace = 5 * time.Second
 
+// Run runs c. When ctx is done (wg-quick got a signal), the program and
+// what it started get SIGTERM, again every 100 ms while it runs, and
+// SIGKILL after stopGrace. Without a terminal the program runs in a process
+// group of its own, which is signalled as one; with a terminal it stays in
+// wg-quick's group (so that it can read the terminal, and ^C reaches it
+// directly) and its process tree is signalled.
 func (osExec) Run(ctx context.Context, c Command) (int, error) {
-	cmd := exec.CommandContext(ctx, c.Path)
+	cmd := exec.Command(c.Path)
 	cmd.Args = c.Args
 	cmd.Env = c.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = hookWaitDelay
-	err := cmd.Run()
+	group := !isTerminal(c.Stdin)
+	if group {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		signal := func(sig syscall.Signal) {
+			if group {
+				syscall.Kill(-cmd.Process.Pid, sig)
+			} else {
+				signalTree(cmd.Process.Pid, sig)
+			}
+		}
+		deadline := time.After(stopGrace)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		signal(syscall.SIGTERM)
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				signal(syscall.SIGTERM)
+			case <-deadline:
+				signal(syscall.SIGKILL)
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -140,10 +189,20 @@ func (osExec) Run(ctx context.Context, c Command) (int, error) {
 		return ee.ExitCode(), nil
 	}
 	if err != nil && cmd.ProcessState != nil {
-		// Started and ended, but its output could not be copied.
+		// It ran and ended, but its output could not be copied.
 		return cmd.ProcessState.ExitCode(), nil
 	}
 	return 0, err
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 type osUserspace struct {
@@ -181,4 +240,47 @@ func (u *osUserspace) Watch(name string) func(time.Duration) bool {
 		return nil
 	}
 	return s.Wait
+}
+
+// signalTree sends sig to pid and to every process descended from it.
+func signalTree(pid int, sig syscall.Signal) error {
+	children := map[int][]int{}
+	if entries, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range entries {
+			child, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			// "PID (comm) STATE PPID ...": comm may hold spaces and parens.
+			i := strings.LastIndexByte(string(stat), ')')
+			if i < 0 {
+				continue
+			}
+			f := strings.Fields(string(stat[i+1:]))
+			if len(f) < 2 {
+				continue
+			}
+			if ppid, err := strconv.Atoi(f[1]); err == nil {
+				children[ppid] = append(children[ppid], child)
+			}
+		}
+	}
+	var all []int
+	var walk func(int)
+	walk = func(p int) {
+		all = append(all, p)
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
+	// Descendants first, so none is reparented before it is signalled.
+	for i := len(all) - 1; i > 0; i-- {
+		syscall.Kill(all[i], sig)
+	}
+	return syscall.Kill(pid, sig)
 }
