@@ -221,3 +221,32 @@ func TestOneWinner(t *testing.T) {
 		mustQuick(t, a, "down", "wg0")
 	}
 }
+
+// TestDownDeletesRules: down deletes the policy rules of a full tunnel
+// (found from the interface's fwmark and its /0 allowed IP), for both
+// families, and leaves other rules alone. The interface is brought up with
+// Table = off (full-tunnel up is not built yet); the rules are added by
+// hand.
+func TestDownDeletesRules(t *testing.T) {
+	testnet.Require(t)
+	a, _ := twoPeers(t)
+	priv, _ := keyPair(t)
+	_, pub := keyPair(t)
+	conf := peerConf(priv, "10.0.0.2/32", "", pub, "0.0.0.0/0, ::/0", "192.0.2.2:51820", "FwMark = 51820\n")
+	a.WriteFile("/etc/wireguard/wg0.conf", []byte(strings.Replace(conf, "[Interface]\n", "[Interface]\nTable = off\n", 1)), 0o600)
+	a.MustRun("ip", "rule", "add", "from", "192.0.2.0/24", "table", "100")
+	before := a.Snapshot()
+	mustQuick(t, a, "up", "wg0")
+	for _, fam := range []string{"-4", "-6"} {
+		a.MustRun("ip", fam, "rule", "add", "not", "fwmark", "51820", "table", "51820")
+		a.MustRun("ip", fam, "rule", "add", "table", "main", "suppress_prefixlength", "0")
+	}
+	a.WriteFile("/etc/wireguard/wg0.conf", []byte(conf), 0o600)
+	r := mustQuick(t, a, "down", "wg0")
+	want := "[#] ip -4 rule delete table 51820\n[#] ip -4 rule delete table main suppress_prefixlength 0\n" +
+		"[#] ip -6 rule delete table 51820\n[#] ip -6 rule delete table main suppress_prefixlength 0\n[#] ip link delete dev wg0\n"
+	if r.Stderr != want {
+		t.Errorf("down:\n%s\nwant:\n%s", r.Stderr, want)
+	}
+	diffState(t, "after down", before, a.Snapshot())
+}

@@ -202,6 +202,20 @@ func TestPlans(t *testing.T) {
 		}, verbs: []string{"up"}},
 		{name: "not-wireguard", conf: withIface(""), verbs: []string{"down", "save"}},
 		{name: "predown-fails", conf: withIface("PreDown = exit 3\nPostDown = echo never\n"), verbs: []string{"up", "down", "down"}},
+		{name: "down-fulltunnel-rules", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			// What a full-tunnel up leaves: fwmark, /0 allowed IPs, two
+			// rules per family (and one rule of someone else's).
+			l := f.addLink("wg0", "tun", 1420)
+			l.up = true
+			f.devices["wg0"] = &conf.Device{Name: "wg0", FwMark: 51820, Peers: []conf.DevicePeer{{
+				AllowedIPs: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}}}}
+			for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+				f.rules[fam] = append(f.rules[fam],
+					netlinkx.Rule{Family: fam, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: 0, Priority: 32764},
+					netlinkx.Rule{Family: fam, Not: true, FwMark: 51820, Table: 51820, SuppressPrefixlen: -1, Priority: 32765})
+			}
+			f.rules[unix.AF_INET] = append(f.rules[unix.AF_INET], netlinkx.Rule{Family: unix.AF_INET, Table: 100, SuppressPrefixlen: -1, Priority: 100})
+		}, verbs: []string{"down"}},
 		{name: "save-write-fails", conf: withIface("SaveConfig = true\n"), setup: func(f *fakeHost) {
 			f.failOps["write /etc/wireguard/wg0.conf"] = &WriteError{Moving: true, Err: syscall.EXDEV}
 		}, verbs: []string{"up", "save", "down"}},
