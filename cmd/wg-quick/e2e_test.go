@@ -253,3 +253,20 @@ func waitNoProcesses(h *testnet.Host, want string) string {
 	}
 	return s
 }
+
+// TestDaemonLifetime: the embedded device's daemon ends (and its interface
+// with it) when its UAPI socket is removed, and when its interface is
+// deleted by someone else; nothing of it is left either way.
+func TestDaemonLifetime(t *testing.T) {
+	testnet.Require(t)
+	a, _ := twoPeers(t)
+	priv, _ := keyPair(t)
+	_, pub := keyPair(t)
+	a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(priv, "10.0.0.1/24", "", pub, "10.0.0.2/32", "", "")), 0o600)
+	before := a.Snapshot()
+	for _, kill := range [][]string{{"rm", "/run/wireguard/wg0.sock"}, {"ip", "link", "delete", "wg0"}} {
+		mustQuick(t, a, "up", "wg0")
+		a.MustRun(kill[0], kill[1:]...)
+		diffState(t, strings.Join(kill, " "), before, waitNoProcesses(a, before))
+	}
+}
