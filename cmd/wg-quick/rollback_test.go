@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -143,12 +142,13 @@ func TestKilledUpRecovery(t *testing.T) {
 	before := a.Snapshot()
 	for _, next := range []string{"down", "up"} {
 		cmd, _, done := startUp(t, a, "[#] sleep 30")
+		sleeper := hookSleep(t, a)
 		cmd.Process.Kill()
 		cmd.Wait()
 		<-done
-		// The hook (bash, sleep) outlives wg-quick: end it by its PID,
-		// as a service manager ends what is left of a unit.
-		killHook(t, a)
+		// The hook (bash, sleep) outlives wg-quick: end its process
+		// group, as a service manager ends what is left of a unit.
+		killGroup(t, sleeper)
 		if !strings.Contains(a.Run("ls", "/run/wireguard").Stdout, "wg0.lock") {
 			t.Fatalf("no record of the killed up")
 		}
@@ -170,24 +170,33 @@ func TestKilledUpRecovery(t *testing.T) {
 	}
 }
 
-// killHook kills the processes of a "sleep 30" hook running in h (found
-// among h's own processes, by PID).
-func killHook(t *testing.T, h *testnet.Host) {
+// hookSleep waits (up to five seconds) for the "sleep 30" of a hook to run
+// in h and returns its PID.
+func hookSleep(t *testing.T, h *testnet.Host) int {
 	t.Helper()
-	for _, pid := range h.PIDs() {
-		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if err != nil {
-			continue
+	for range 100 {
+		for _, pid := range h.PIDs() {
+			cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err == nil && string(cmdline) == "sleep\x0030\x00" {
+				return pid
+			}
 		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
-		if slices.Equal(args, []string{"sleep", "30"}) || len(args) > 0 && args[0] == "bash" && slices.Contains(args, hookScriptMarker) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatal("the hook's sleep does not run")
+	return 0
 }
 
-// hookScriptMarker is in the command line of wg-quick's hook shells.
-const hookScriptMarker = "extglob"
+// killGroup kills the process group of pid (a hook's bash and sleep run
+// in a group of their own when wg-quick has no terminal).
+func killGroup(t *testing.T, pid int) {
+	t.Helper()
+	pgid, err := syscall.Getpgid(pid)
+	if err != nil || pgid <= 1 || pgid == syscall.Getpgrp() {
+		t.Fatalf("process group of %d: %d %v", pid, pgid, err)
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL)
+}
 
 // TestOneWinner: two ups of one interface at once: one brings it up, the
 // other fails at once without touching it.
