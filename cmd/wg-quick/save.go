@@ -1,39 +1,9 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/quick"
 )
 
 // saveMain writes an interface's running configuration to its file:
 // `wg-quick save CONFIG_FILE|INTERFACE`.
 func saveMain(e *env, arg string) int { return withSys(e, arg, quick.Save) }
-
-// withSys reads the configuration, wires the machine in, and runs verb
-// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context.
-func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int) int {
-	opts := &conf.Options{
-		Warn:      e.warn,
-		LookupEnv: e.lookupEnv,
-	}
-	l, err := quick.Load(arg, opts, e.warn)
-	if err != nil {
-		return e.die("%s", err)
-	}
-	ctx, stop := quick.WithSignals(context.Background())
-	defer stop()
-	sys, closeSys := quick.NewOSSys(quick.OSOptions{
-		Prog:      e.prog,
-		Self:      e.self,
-		Environ:   os.Environ(),
-		LookupEnv: e.lookupEnv,
-		Stdin:     os.Stdin,
-		Stdout:    os.Stdout,
-		Stderr:    os.Stderr,
-	})
-	defer closeSys()
-	return verb(ctx, sys, l)
-}
