@@ -51,6 +51,11 @@ fuzz:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Two network namespaces, a tunnel between them by our wg-quick (embedded
+# userspace device), ping and HTTP through it, down, cleanup. Needs root.
+demo: build
+	./scripts/demo.sh
+
 clean:
 	rm -rf bin
 

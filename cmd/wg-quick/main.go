@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/gowg/wgtools/internal/userspace"
 )
 
 // env is everything a verb may touch; main wires in the process's own.
@@ -89,6 +91,11 @@ func run(e *env, args []string) int {
 }
 
 func main() {
+	// The embedded userspace device's daemon is this binary run with a
+	// reserved first argument (see internal/userspace).
+	if len(os.Args) >= 2 && os.Args[1] == userspace.DaemonArg {
+		os.Exit(userspace.DaemonMain(os.Args[2:], os.LookupEnv))
+	}
 	self, err := os.Executable()
 	if err != nil {
 		self = os.Args[0]
@@ -102,5 +109,16 @@ func main() {
 		lookupEnv: os.LookupEnv,
 		uid:       os.Getuid(),
 	}
-	os.Exit(run(e, os.Args[1:]))
+	os.Exit(runSafely(e, os.Args[1:]))
+}
+
+// runSafely is run with a panic turned into one line and status 1.
+func runSafely(e *env, args []string) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(e.stderr, "%s: internal error: %v\n", e.prog, p)
+			code = 1
+		}
+	}()
+	return run(e, args)
 }

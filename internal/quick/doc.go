@@ -1,7 +1,20 @@
-// Package quick is wg-quick's engine: it finds and reads a configuration the
-// way linux.bash's parse_options does, builds the plan of steps for up and
-// down (each step printing its "[#] ..." line, doing its work through
-// netlink, wgctrl or the firewall package, and knowing its undo), runs
-// plans with rollback, runs hooks, sets DNS through resolvconf, and saves
-// configurations atomically.
+// Package quick is wg-quick's engine. It is internal to wgtools.
+//
+// Load finds and reads a configuration the way linux.bash's parse_options
+// does. Up, Down and Save carry out the verbs on a Sys, the machine as they
+// see it: its network namespace (Net, netlinkx in production), its
+// WireGuard devices (Devices, wgdev), the userspace device (Userspace), the
+// programs it runs (Exec: hooks, resolvconf) and a few files. NewOSSys
+// wires the real machine; the tests use an in-memory one.
+//
+// Up is a plan: phases in the order of the reference's cmd_up (add_if,
+// PreUp, set_config, addresses, MTU, DNS, routes, PostUp), each building
+// its Steps from what the earlier ones made (the device's allowed IPs, the
+// routes already on the interface). A Step has the "[#] ..." line the
+// reference prints for it, what makes the change, and how to undo it. A
+// failure or a signal rolls back in the order of the reference's del_if.
+// Down and Save read what to remove or write from the system.
+//
+// A per-interface lock (Lock) lets one run at a time change an interface
+// and lets the next run clean up after one that was killed half-way.
 package quick

@@ -88,6 +88,10 @@ func NewHost(t testing.TB, prefix string) *Host {
 		t.Fatalf("holder of %s did not start: %v %q %s", name, err, buf, stderr.String())
 	}
 	h.MustRun("ip", "link", "set", "lo", "up")
+	// No IPv6 duplicate address detection on the host's links: their
+	// addresses are unique by construction, and detection would leave
+	// them tentative (and their routes missing) for a second or two.
+	h.MustRun("sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
 	return h
 }
 
@@ -224,6 +228,9 @@ func (h *Host) WriteFile(path string, data []byte, perm os.FileMode) {
 		h.t.Fatal(err)
 	}
 	if err := os.WriteFile(p, data, perm); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Chmod(p, perm); err != nil { // WriteFile keeps an existing file's mode
 		h.t.Fatal(err)
 	}
 }

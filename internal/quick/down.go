@@ -1,0 +1,169 @@
+package quick
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/netlinkx"
+)
+
+// maxRuleDeletions bounds each of del_if's "delete while one is left"
+// loops (the reference's could spin forever on a rule the kernel does not
+// match for deletion).
+const maxRuleDeletions = 1000
+
+// Down takes the interface of l down as the reference's cmd_down does,
+// reading what to remove from the system (the interface's fwmark and
+// allowed IPs, the rules present), and returns the exit status.
+func Down(ctx context.Context, sys *Sys, l *Loaded) int {
+	lock, err := sys.lock(l.Interface, "down")
+	if err != nil {
+		return die(sys, err)
+	}
+	defer lock.Release()
+	r := &runner{stderr: sys.Stderr}
+	recovered := false
+	if lock != nil && lock.Recovered != "" {
+		recoverInterrupted(ctx, sys, r, l, lock.Recovered)
+		recovered = true
+	}
+	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
+		if recovered {
+			return 0
+		}
+		return die(sys, fmt.Errorf("`%s' is not a WireGuard interface", l.Interface))
+	}
+	i := &l.File.Config.Interface
+	if err := runAll(ctx, r, hookSteps(sys, l, i.PreDown)); err != nil {
+		report(sys.Stderr, err)
+		return exitCode(err)
+	}
+	if i.SaveConfig {
+		if err := saveConfig(ctx, sys, r, l); err != nil {
+			report(sys.Stderr, err)
+			return exitCode(err)
+		}
+	}
+	if err := lock.Changing("down"); err != nil {
+		return die(sys, err)
+	}
+	// Once the interface is being removed, a signal does not stop down
+	// half-way: it runs to the end.
+	bg := context.WithoutCancel(ctx)
+	if err := runAll(bg, r, delIfSteps(sys, l)); err != nil {
+		report(sys.Stderr, err)
+		return exitCode(err)
+	}
+	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
+	bestEffort(bg, r, sys, removeFirewallSteps(sys, l))
+	if err := runAll(bg, r, hookSteps(sys, l, i.PostDown)); err != nil {
+		report(sys.Stderr, err)
+		return exitCode(err)
+	}
+	return 0
+}
+
+// isWireGuard is the reference's test: the name is among `wg show
+// interfaces` (kernel devices and userspace sockets).
+func isWireGuard(sys *Sys, iface string) (bool, error) {
+	list, err := sys.Dev.Interfaces()
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(list, iface), nil
+}
+
+// bestEffort runs steps whose failures the reference ignores (`|| true`):
+// each failure is reported and the next step still runs.
+func bestEffort(ctx context.Context, r *runner, sys *Sys, steps []Step) {
+	for _, s := range steps {
+		if err := r.do(ctx, s); err != nil {
+			report(sys.Stderr, err)
+		}
+	}
+}
+
+// delIfSteps is del_if as `down` runs it: when the file's Table is unset or
+// auto and the interface has an fwmark and a /0 allowed IP, delete every
+// rule that looks up the fwmark's table and every "from all lookup main
+// suppress_prefixlength 0" rule, for IPv4 then IPv6; then delete the
+// interface.
+func delIfSteps(sys *Sys, l *Loaded) []Step {
+	var steps []Step
+	t := l.File.Config.Interface.Table
+	if t == "" || t == conf.TableAuto {
+		steps = append(steps, Step{Do: func(ctx context.Context) error {
+			return deleteRules(ctx, sys, l.Interface)
+		}})
+	}
+	steps = append(steps, Step{
+		Line: netlinkx.LinkDelete{Name: l.Interface}.String(),
+		Do:   func(context.Context) error { return deleteLink(sys, l.Interface) },
+	})
+	return steps
+}
+
+// deleteRules is del_if's rule loops; nothing when the interface has no
+// fwmark (get_fwmark fails) or no /0 allowed IP.
+func deleteRules(ctx context.Context, sys *Sys, iface string) error {
+	dev, err := sys.Dev.Device(iface)
+	if err != nil || dev.FwMark == 0 || !hasDefaultRoute(dev) {
+		return nil
+	}
+	r := &runner{stderr: sys.Stderr}
+	mark := dev.FwMark
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		byTable := netlinkx.Rule{Family: fam, Table: mark, SuppressPrefixlen: -1, Priority: -1}
+		suppress := netlinkx.Rule{Family: fam, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: 0, Priority: -1}
+		for _, c := range []struct {
+			rule  netlinkx.Rule
+			match func(netlinkx.Rule) bool
+		}{
+			{byTable, func(x netlinkx.Rule) bool { return x.Table == mark }},
+			{suppress, func(x netlinkx.Rule) bool {
+				return x.Table == unix.RT_TABLE_MAIN && x.SuppressPrefixlen == 0 && !x.Not && x.FwMark == 0 && !x.Other
+			}},
+		} {
+			for range maxRuleDeletions {
+				rules, err := sys.Net.Rules(fam)
+				if err != nil || !slices.ContainsFunc(rules, c.match) {
+					break
+				}
+				if err := r.do(ctx, applyStep(sys, netlinkx.RuleDelete{Rule: c.rule}, nil)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func hasDefaultRoute(dev *conf.Device) bool {
+	for i := range dev.Peers {
+		for _, p := range dev.Peers[i].AllowedIPs {
+			if p.Bits() == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recoverInterrupted cleans up after a run of up or down that was killed
+// while it changed the host (its lock record was left behind): what down
+// would remove (rules, the interface if it is a WireGuard one, DNS,
+// firewall), each step's failure reported and the rest still done. Hooks
+// are not run.
+func recoverInterrupted(ctx context.Context, sys *Sys, r *runner, l *Loaded, record string) {
+	fmt.Fprintf(sys.Stderr, "[!] Cleaning up `%s' after an interrupted run (%s).\n", l.Interface, record)
+	bg := context.WithoutCancel(ctx)
+	if ok, err := isWireGuard(sys, l.Interface); err == nil && ok {
+		bestEffort(bg, r, sys, delIfSteps(sys, l))
+	}
+	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
+	bestEffort(bg, r, sys, removeFirewallSteps(sys, l))
+}

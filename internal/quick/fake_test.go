@@ -1,0 +1,492 @@
+package quick
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/netlinkx"
+)
+
+// fakeHost is an in-memory machine for plan and trace tests: enough of
+// links, addresses, routes (with the kernel's connected routes), rules,
+// WireGuard devices and programs for up, down and save to run against.
+// Everything it is asked to do is logged.
+type fakeHost struct {
+	links     []*fakeLink
+	nextIndex int
+	routes    []netlinkx.Route // not the connected ones
+	rules     map[int][]netlinkx.Rule
+	devices   map[string]*conf.Device
+	kmod      bool
+	programs  map[string]bool   // programs in PATH
+	files     map[string]string // file contents
+	resolv    map[string]string // resolvconf records
+	failOps   map[string]error  // op line -> error
+	listen    uint16            // port a device without ListenPort gets
+	log       []string
+	stdout    bytes.Buffer
+	stderr    bytes.Buffer
+	cancelOn  string // a line of the log; ctx is cancelled when it is logged
+	cancel    context.CancelCauseFunc
+}
+
+type fakeLink struct {
+	netlinkx.Link
+	up    bool
+	addrs []netip.Prefix
+}
+
+// newFakeHost is the reference captures' namespace A: lo, eth0 with
+// 192.0.2.1/24 and 2001:db8:1::1/64, default routes through eth0.
+func newFakeHost() *fakeHost {
+	f := &fakeHost{
+		nextIndex: 1,
+		rules:     map[int][]netlinkx.Rule{},
+		devices:   map[string]*conf.Device{},
+		programs:  map[string]bool{"bash": true, "resolvconf": true},
+		files:     map[string]string{},
+		resolv:    map[string]string{},
+		failOps:   map[string]error{},
+		listen:    36815,
+	}
+	lo := f.addLink("lo", "", 65536)
+	lo.up = true
+	lo.addrs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")}
+	eth := f.addLink("eth0", "veth", 1500)
+	eth.up = true
+	eth.addrs = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/24"), netip.MustParsePrefix("2001:db8:1::1/64")}
+	f.routes = append(f.routes,
+		netlinkx.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), LinkIndex: eth.Index, Table: unix.RT_TABLE_MAIN},
+		netlinkx.Route{Dst: netip.MustParsePrefix("::/0"), LinkIndex: eth.Index, Table: unix.RT_TABLE_MAIN})
+	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		f.rules[fam] = []netlinkx.Rule{
+			{Family: fam, Table: unix.RT_TABLE_LOCAL, SuppressPrefixlen: -1, Priority: 0},
+			{Family: fam, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: -1, Priority: 32766},
+		}
+	}
+	return f
+}
+
+func (f *fakeHost) sys() *Sys {
+	return &Sys{
+		Net: f, Dev: fakeDevices{f}, Userspace: fakeUserspace{f}, Exec: fakeExec{f}, Files: fakeFiles{f},
+		WriteFile: func(path string, data []byte) error {
+			if err := f.failOps["write "+path]; err != nil {
+				return err
+			}
+			f.files[path] = string(data)
+			f.logf("write %s (%d bytes)", path, len(data))
+			return nil
+		},
+		Prog: "wg-quick", Env: []string{"PATH=/usr/bin", "LC_ALL=C"},
+		LookupEnv: func(string) (string, bool) { return "", false },
+		Stdin:     strings.NewReader(""), Stdout: &f.stdout, Stderr: &f.stderr,
+	}
+}
+
+func (f *fakeHost) logf(format string, a ...any) {
+	line := fmt.Sprintf(format, a...)
+	f.log = append(f.log, line)
+	if f.cancel != nil && line == f.cancelOn {
+		f.cancel(signalError{name: "SIGTERM", num: 15})
+	}
+}
+
+func (f *fakeHost) addLink(name, kind string, mtu int) *fakeLink {
+	l := &fakeLink{Link: netlinkx.Link{Index: f.nextIndex, Name: name, MTU: mtu, Kind: kind}}
+	f.nextIndex++
+	f.links = append(f.links, l)
+	return l
+}
+
+func (f *fakeHost) link(name string) *fakeLink {
+	for _, l := range f.links {
+		if l.Name == name {
+			return l
+		}
+	}
+	return nil
+}
+
+func (f *fakeHost) LinkByName(name string) (netlinkx.Link, bool, error) {
+	if l := f.link(name); l != nil {
+		return l.Link, true, nil
+	}
+	return netlinkx.Link{}, false, nil
+}
+
+func (f *fakeHost) LinkByIndex(i int) (netlinkx.Link, bool, error) {
+	for _, l := range f.links {
+		if l.Index == i {
+			return l.Link, true, nil
+		}
+	}
+	return netlinkx.Link{}, false, nil
+}
+
+func (f *fakeHost) Apply(op netlinkx.Op) error {
+	line := op.String()
+	f.logf("%s", line)
+	if err := f.failOps[line]; err != nil {
+		return netlinkx.NewError(line, err)
+	}
+	fail := func(err error) error { return netlinkx.NewError(line, err) }
+	missing := func(name string) error {
+		return netlinkx.NewError(line, netlinkx.MissingLink(name))
+	}
+	switch o := op.(type) {
+	case netlinkx.LinkAdd:
+		if !f.kmod {
+			return fail(fmt.Errorf("%w: Unknown device type", syscall.EOPNOTSUPP))
+		}
+		if f.link(o.Name) != nil {
+			return fail(syscall.EEXIST)
+		}
+		f.addLink(o.Name, "wireguard", 1420)
+		f.devices[o.Name] = &conf.Device{Name: o.Name}
+	case netlinkx.LinkDelete:
+		l := f.link(o.Name)
+		if l == nil {
+			return missing(o.Name)
+		}
+		f.links = slices.DeleteFunc(f.links, func(x *fakeLink) bool { return x == l })
+		f.routes = slices.DeleteFunc(f.routes, func(r netlinkx.Route) bool { return r.LinkIndex == l.Index })
+		delete(f.devices, o.Name)
+	case netlinkx.LinkSetMTUUp:
+		l := f.link(o.Name)
+		if l == nil {
+			return missing(o.Name)
+		}
+		if o.MTU < 68 {
+			return fail(fmt.Errorf("%w: mtu less than device minimum", syscall.EINVAL))
+		}
+		l.MTU, l.up = o.MTU, true
+	case netlinkx.AddrAdd:
+		l := f.link(o.Link)
+		if l == nil {
+			return missing(o.Link)
+		}
+		if slices.Contains(l.addrs, o.Prefix) {
+			return fail(syscall.EEXIST)
+		}
+		l.addrs = append(l.addrs, o.Prefix)
+	case netlinkx.RouteAdd:
+		l := f.link(o.Link)
+		if l == nil {
+			return missing(o.Link)
+		}
+		table := uint32(unix.RT_TABLE_MAIN)
+		if o.TableID != 0 {
+			table = o.TableID
+		}
+		fam := unix.AF_INET
+		if o.Prefix.Addr().Is6() {
+			fam = unix.AF_INET6
+		}
+		existing, _ := f.Routes(fam, table)
+		for _, r := range existing {
+			if r.Dst == o.Prefix.Masked() {
+				return fail(syscall.EEXIST)
+			}
+		}
+		f.routes = append(f.routes, netlinkx.Route{Dst: o.Prefix.Masked(), LinkIndex: l.Index, Table: table})
+	case netlinkx.RuleAdd:
+		f.rules[o.Rule.Family] = append(f.rules[o.Rule.Family], o.Rule)
+	case netlinkx.RuleDelete:
+		list := f.rules[o.Rule.Family]
+		for i, r := range list {
+			if r.Table == o.Rule.Table && (o.Rule.SuppressPrefixlen < 0 || r.SuppressPrefixlen == o.Rule.SuppressPrefixlen) {
+				f.rules[o.Rule.Family] = slices.Delete(list, i, i+1)
+				return nil
+			}
+		}
+		return fail(syscall.ENOENT)
+	default:
+		return fmt.Errorf("fake: unexpected op %T", op)
+	}
+	return nil
+}
+
+func (f *fakeHost) Addresses(name string) ([]netip.Prefix, error) {
+	l := f.link(name)
+	if l == nil {
+		return nil, fmt.Errorf("no link %s", name)
+	}
+	var v4, v6 []netip.Prefix
+	for _, a := range l.addrs {
+		if a.Addr().Is4() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	return append(v4, v6...), nil
+}
+
+// Routes adds the kernel's connected routes of up links to the table.
+func (f *fakeHost) Routes(family int, table uint32) ([]netlinkx.Route, error) {
+	var out []netlinkx.Route
+	if table == unix.RT_TABLE_MAIN {
+		for _, l := range f.links {
+			if !l.up {
+				continue
+			}
+			for _, a := range l.addrs {
+				if a.Addr().Is4() != (family == unix.AF_INET) || a.Addr().IsLoopback() {
+					continue
+				}
+				if a.Addr().Is4() && a.Bits() == 32 {
+					continue
+				}
+				out = append(out, netlinkx.Route{Dst: a.Masked(), LinkIndex: l.Index, Table: table})
+			}
+		}
+	}
+	for _, r := range f.routes {
+		if r.Table == table && r.Dst.Addr().Is4() == (family == unix.AF_INET) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// RouteGet answers with the longest match in the main table.
+func (f *fakeHost) RouteGet(dst netip.Addr) (netlinkx.Route, bool, error) {
+	fam := unix.AF_INET
+	if dst.Is6() {
+		fam = unix.AF_INET6
+	}
+	routes, _ := f.Routes(fam, unix.RT_TABLE_MAIN)
+	best := -1
+	var r netlinkx.Route
+	for _, x := range routes {
+		if x.Dst.Contains(dst) && x.Dst.Bits() > best {
+			best, r = x.Dst.Bits(), x
+		}
+	}
+	if best < 0 {
+		return netlinkx.Route{}, false, syscall.ENETUNREACH
+	}
+	return r, true, nil
+}
+
+func (f *fakeHost) Rules(family int) ([]netlinkx.Rule, error) {
+	return slices.Clone(f.rules[family]), nil
+}
+
+func (f *fakeHost) TableInUse(t uint32) (bool, error) {
+	for _, r := range f.routes {
+		if r.Table == t {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+type fakeDevices struct{ f *fakeHost }
+
+func (d fakeDevices) Interfaces() ([]string, error) {
+	var list []string
+	for _, l := range d.f.links {
+		if d.f.devices[l.Name] != nil {
+			list = append(list, l.Name)
+		}
+	}
+	return list, nil
+}
+
+func (d fakeDevices) Device(name string) (*conf.Device, error) {
+	dev := d.f.devices[name]
+	if dev == nil {
+		return nil, syscall.ENODEV
+	}
+	c := *dev
+	c.Peers = slices.Clone(dev.Peers)
+	return &c, nil
+}
+
+// Configure applies addconf semantics (and setconf's where asked).
+func (d fakeDevices) Configure(name string, cfg *conf.Config) error {
+	d.f.logf("configure %s: %d peers", name, len(cfg.Peers))
+	if err := d.f.failOps["configure "+name]; err != nil {
+		return err
+	}
+	dev := d.f.devices[name]
+	if dev == nil {
+		return syscall.ENODEV
+	}
+	i := &cfg.Interface
+	if i.PrivateKey != nil {
+		dev.PrivateKey = *i.PrivateKey
+		dev.PublicKey = i.PrivateKey.PublicKey()
+	}
+	if i.ListenPort != nil {
+		dev.ListenPort = *i.ListenPort
+	} else if dev.ListenPort == 0 {
+		dev.ListenPort = d.f.listen
+	}
+	if i.FwMark != nil {
+		dev.FwMark = *i.FwMark
+	}
+	if cfg.ReplacePeers {
+		dev.Peers = nil
+	}
+	for _, p := range cfg.Peers {
+		idx := slices.IndexFunc(dev.Peers, func(x conf.DevicePeer) bool { return x.PublicKey == p.PublicKey })
+		if p.Remove {
+			if idx >= 0 {
+				dev.Peers = slices.Delete(dev.Peers, idx, idx+1)
+			}
+			continue
+		}
+		if idx < 0 {
+			dev.Peers = append(dev.Peers, conf.DevicePeer{PublicKey: p.PublicKey, ProtocolVersion: 1})
+			idx = len(dev.Peers) - 1
+		}
+		dp := &dev.Peers[idx]
+		if p.PresharedKey != nil {
+			dp.PresharedKey = *p.PresharedKey
+		}
+		if p.Endpoint != nil {
+			dp.Endpoint = *p.Endpoint
+		}
+		if p.PersistentKeepalive != nil {
+			dp.PersistentKeepalive = *p.PersistentKeepalive
+		}
+		if p.ReplaceAllowedIPs {
+			dp.AllowedIPs = nil
+		}
+		for _, a := range p.AllowedIPs {
+			m := a.Prefix.Masked()
+			dp.AllowedIPs = slices.DeleteFunc(dp.AllowedIPs, func(x netip.Prefix) bool { return x == m })
+			if !a.Remove {
+				dp.AllowedIPs = append(dp.AllowedIPs, m)
+			}
+		}
+	}
+	return nil
+}
+
+type fakeUserspace struct{ f *fakeHost }
+
+func (u fakeUserspace) KernelModule() bool { return u.f.kmod }
+
+func (u fakeUserspace) StartEmbedded(name string) error {
+	u.f.logf("start embedded %s", name)
+	if err := u.f.failOps["start embedded "+name]; err != nil {
+		return err
+	}
+	u.f.addLink(name, "tun", 1420)
+	u.f.devices[name] = &conf.Device{Name: name}
+	return nil
+}
+
+func (u fakeUserspace) Watch(name string) func(time.Duration) bool {
+	if u.f.devices[name] == nil || u.f.link(name).Kind != "tun" {
+		return nil
+	}
+	return func(time.Duration) bool { u.f.logf("daemon of %s gone", name); return true }
+}
+
+type fakeExec struct{ f *fakeHost }
+
+func (e fakeExec) LookPath(name string, env []string) (string, error) {
+	if e.f.programs[name] {
+		return "/usr/bin/" + name, nil
+	}
+	return "", os.ErrNotExist
+}
+
+var exitPattern = regexp.MustCompile(`(?:^|; *)exit (\d+)$`)
+
+// Run: bash runs the hook in WG_QUICK_HOOK (echo prints, "false" and
+// "exit N" fail); resolvconf keeps records; other programs succeed.
+func (e fakeExec) Run(ctx context.Context, c Command) (int, error) {
+	f := e.f
+	stdin, _ := io.ReadAll(c.Stdin)
+	switch c.Args[0] {
+	case "bash":
+		hook := ""
+		for _, kv := range c.Env {
+			if v, ok := strings.CutPrefix(kv, "WG_QUICK_HOOK="); ok {
+				hook = v
+			}
+		}
+		f.logf("bash: %s", hook)
+		for _, cmd := range strings.Split(hook, ";") {
+			cmd = strings.TrimSpace(cmd)
+			if s, ok := strings.CutPrefix(cmd, "echo "); ok {
+				fmt.Fprintln(c.Stdout, s)
+			}
+			if cmd == "false" {
+				return 1, nil
+			}
+			if m := exitPattern.FindStringSubmatch(cmd); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				return n, nil
+			}
+		}
+		return 0, nil
+	case "resolvconf":
+		f.logf("resolvconf %s%s", strings.Join(c.Args[1:], " "), indentStdin(string(stdin)))
+		switch c.Args[1] {
+		case "-a":
+			f.resolv[c.Args[2]] = string(stdin)
+		case "-d":
+			delete(f.resolv, c.Args[2])
+		case "-l":
+			fmt.Fprint(c.Stdout, f.resolv[c.Args[2]])
+		}
+		return 0, nil
+	}
+	f.logf("run %s", strings.Join(c.Args, " "))
+	return 0, nil
+}
+
+func indentStdin(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "\n  | " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  | ")
+}
+
+type fakeFiles struct{ f *fakeHost }
+
+func (x fakeFiles) ReadFile(name string) ([]byte, error) {
+	if s, ok := x.f.files[name]; ok {
+		return []byte(s), nil
+	}
+	return nil, os.ErrNotExist
+}
+
+type fakeInfo struct{ name string }
+
+func (i fakeInfo) Name() string       { return i.name }
+func (i fakeInfo) Size() int64        { return 0 }
+func (i fakeInfo) Mode() fs.FileMode  { return 0o644 }
+func (i fakeInfo) ModTime() time.Time { return time.Time{} }
+func (i fakeInfo) IsDir() bool        { return false }
+func (i fakeInfo) Sys() any           { return nil }
+
+func (x fakeFiles) Stat(name string) (fs.FileInfo, error) {
+	if _, ok := x.f.files[name]; ok {
+		return fakeInfo{name}, nil
+	}
+	return nil, os.ErrNotExist
+}
+
+func (x fakeFiles) Lstat(name string) (fs.FileInfo, error) { return x.Stat(name) }

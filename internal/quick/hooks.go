@@ -1,0 +1,63 @@
+package quick
+
+import (
+	"context"
+	"strings"
+)
+
+// hookScript runs the hook text held in the environment as the reference
+// runs its hooks ((eval "$hook") inside a `set -e -o pipefail`, extglob
+// script). The text travels in the environment, not on the command line,
+// so that a key written in a hook does not show in the process list.
+const hookScript = `__wg_quick_hook=$WG_QUICK_HOOK; unset WG_QUICK_HOOK; eval "$__wg_quick_hook"`
+
+// hookSteps are the steps running hooks (PreUp, PostUp, PreDown, PostDown)
+// for an interface, with every %i replaced by its name.
+func hookSteps(sys *Sys, l *Loaded, hooks []string) []Step {
+	steps := make([]Step, 0, len(hooks))
+	for _, h := range hooks {
+		expanded := strings.ReplaceAll(h, "%i", l.Interface)
+		steps = append(steps, Step{
+			Line: expanded,
+			Do: func(ctx context.Context) error {
+				return runHook(ctx, sys, l, expanded)
+			},
+		})
+	}
+	return steps
+}
+
+func runHook(ctx context.Context, sys *Sys, l *Loaded, hook string) error {
+	env := append(append([]string(nil), sys.Env...),
+		"INTERFACE="+l.Interface, "CONFIG_FILE="+l.Path, "WG_QUICK_HOOK="+hook)
+	bash, err := sys.Exec.LookPath("bash", env)
+	if err != nil {
+		return fail(127, "%s: bash: command not found", sys.Prog)
+	}
+	code, err := sys.Exec.Run(ctx, Command{
+		Path:   bash,
+		Args:   []string{"bash", "-O", "extglob", "-e", "-o", "pipefail", "-c", hookScript},
+		Env:    env,
+		Stdin:  sys.Stdin,
+		Stdout: sys.Stdout,
+		Stderr: sys.Stderr,
+	})
+	if err != nil {
+		return fail(126, "%s: bash: %v", sys.Prog, err)
+	}
+	if code != 0 {
+		// bash has said what failed; the status is the hook's.
+		return &Failure{Code: code}
+	}
+	return nil
+}
+
+// runAll runs steps in order through r, stopping at the first failure.
+func runAll(ctx context.Context, r *runner, steps []Step) error {
+	for _, s := range steps {
+		if err := r.do(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package quick
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"net/netip"
+	"time"
+
+	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/netlinkx"
+)
+
+// Net is the network namespace as wg-quick reads and changes it;
+// *netlinkx.Handle is the real one.
+type Net interface {
+	LinkByName(name string) (netlinkx.Link, bool, error)
+	LinkByIndex(index int) (netlinkx.Link, bool, error)
+	Apply(op netlinkx.Op) error
+	Addresses(name string) ([]netip.Prefix, error)
+	Routes(family int, table uint32) ([]netlinkx.Route, error)
+	RouteGet(dst netip.Addr) (netlinkx.Route, bool, error)
+	Rules(family int) ([]netlinkx.Rule, error)
+	TableInUse(table uint32) (bool, error)
+}
+
+// Devices reads and configures WireGuard devices of both kinds;
+// *wgdev.Client is the real one.
+type Devices interface {
+	Interfaces() ([]string, error)
+	Device(name string) (*conf.Device, error)
+	Configure(name string, cfg *conf.Config) error
+}
+
+// Userspace starts and stops userspace devices.
+type Userspace interface {
+	// KernelModule reports whether /sys/module/wireguard exists.
+	KernelModule() bool
+	// StartEmbedded brings up the embedded userspace device name.
+	StartEmbedded(name string) error
+	// Watch notes the daemon serving name, if any; the returned function
+	// waits (bounded) for it to exit once the interface is deleted.
+	Watch(name string) (wait func(timeout time.Duration) bool)
+}
+
+// Command is a program wg-quick runs: a hook (bash), resolvconf, or the
+// userspace implementation named by WG_QUICK_USERSPACE_IMPLEMENTATION.
+type Command struct {
+	Path   string // found with LookPath
+	Args   []string
+	Env    []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Exec runs programs.
+type Exec interface {
+	// LookPath finds a program in the PATH of env, as bash's `type -P`.
+	LookPath(name string, env []string) (string, error)
+	// Run runs c and returns its exit status (128+N when killed by signal
+	// N). When ctx is done, the program gets SIGTERM. err is set only when
+	// it could not be started.
+	Run(ctx context.Context, c Command) (code int, err error)
+}
+
+// Files reads the few files wg-quick looks at.
+type Files interface {
+	ReadFile(name string) ([]byte, error)
+	Stat(name string) (fs.FileInfo, error)
+	Lstat(name string) (fs.FileInfo, error)
+}
+
+// Sys is the machine as up, down and save see it.
+type Sys struct {
+	Net       Net
+	Dev       Devices
+	Userspace Userspace
+	Exec      Exec
+	Files     Files
+	// WriteFile writes a file atomically (save); nil means WriteAtomic.
+	WriteFile func(path string, data []byte) error
+	// Lock takes the per-interface lock; nil means no locking (tests).
+	Lock func(iface, op string) (*Lock, error)
+
+	// Prog is the program name used in messages ("wg-quick").
+	Prog string
+	// Env is the environment of programs wg-quick runs (LC_ALL=C and
+	// the PATH with wg-quick's directory first, as the reference gives).
+	Env []string
+	// LookupEnv reads wg-quick's own environment.
+	LookupEnv func(string) (string, bool)
+	Stdin     io.Reader
+	Stdout    io.Writer
+	Stderr    io.Writer
+}
+
+func (s *Sys) getenv(k string) string {
+	if s.LookupEnv == nil {
+		return ""
+	}
+	v, _ := s.LookupEnv(k)
+	return v
+}

@@ -1,0 +1,119 @@
+package userspace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/ipc"
+	"golang.zx2c4.com/wireguard/tun"
+)
+
+// DaemonMain runs the device whose TUN and UAPI descriptors were inherited
+// from Start; args are the arguments after DaemonArg (the interface name).
+// It returns the process's exit status.
+func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
+	ready := readyPipe(lookupEnv)
+	fail := func(format string, a ...any) int {
+		msg := fmt.Sprintf(format, a...)
+		if ready != nil {
+			fmt.Fprintf(ready, "error: %s\n", msg)
+			ready.Close()
+		} else {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+		return 1
+	}
+	if len(args) != 1 {
+		return fail("usage: %s INTERFACE (internal to wg-quick)", DaemonArg)
+	}
+	name := args[0]
+	tunFD, err1 := inheritedFD(lookupEnv, envTUNFD)
+	uapiFD, err2 := inheritedFD(lookupEnv, envUAPIFD)
+	if err := errors.Join(err1, err2); err != nil {
+		return fail("%v", err)
+	}
+	if err := unix.SetNonblock(tunFD, true); err != nil {
+		return fail("Failed to create TUN device: %v", err)
+	}
+	tdev, err := tun.CreateTUNFromFile(os.NewFile(uintptr(tunFD), "/dev/net/tun"), device.DefaultMTU)
+	if err != nil {
+		return fail("Failed to create TUN device: %v", err)
+	}
+	level, _ := lookupEnv("LOG_LEVEL")
+	logger := device.NewLogger(logLevel(level), fmt.Sprintf("(%s) ", name))
+	dev := device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	uapi, err := ipc.UAPIListen(name, os.NewFile(uintptr(uapiFD), "uapi"))
+	if err != nil {
+		dev.Close()
+		return fail("Failed to listen on uapi socket: %v", err)
+	}
+	logger.Verbosef("Device started")
+
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
+	errs := make(chan error, 1)
+	srv := newServer(dev)
+	go func() {
+		for {
+			c, err := uapi.Accept()
+			if err != nil {
+				errs <- err
+				return
+			}
+			go srv.serve(c)
+		}
+	}()
+	if ready != nil {
+		io.WriteString(ready, "ok\n")
+		ready.Close()
+	}
+	select {
+	case <-term:
+	case <-errs:
+	case <-dev.Wait():
+	}
+	uapi.Close() // removes the socket
+	dev.Close()
+	logger.Verbosef("Shutting down")
+	return 0
+}
+
+func readyPipe(lookupEnv func(string) (string, bool)) *os.File {
+	fd, err := inheritedFD(lookupEnv, envReadyFD)
+	if err != nil {
+		return nil
+	}
+	unix.CloseOnExec(fd)
+	return os.NewFile(uintptr(fd), "ready")
+}
+
+func inheritedFD(lookupEnv func(string) (string, bool), key string) (int, error) {
+	v, ok := lookupEnv(key)
+	if !ok {
+		return 0, fmt.Errorf("%s is not set (this entry point is internal to wg-quick)", key)
+	}
+	fd, err := strconv.ParseUint(v, 10, 31)
+	if err != nil || fd < 3 {
+		return 0, fmt.Errorf("%s is not a descriptor: %q", key, v)
+	}
+	return int(fd), nil
+}
+
+// logLevel maps wireguard-go's LOG_LEVEL.
+func logLevel(v string) int {
+	switch v {
+	case "verbose", "debug":
+		return device.LogLevelVerbose
+	case "silent":
+		return device.LogLevelSilent
+	}
+	return device.LogLevelError
+}
