@@ -139,4 +139,3 @@ func (h *Host) ReadFile(path string) string {
 	}
 	return string(data)
 }
-
