@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/gowg/wgtools/vmtest"
 )
@@ -23,8 +24,10 @@ import (
 func main() {
 	wireguard := flag.Bool("wireguard", true, "load the wireguard module at boot (false: carried but held back, as in the no-module phase)")
 	out := flag.String("out", "", "copy the guest's /out to this directory")
+	files := fileFlags{}
+	flag.Var(files, "file", "GUEST=HOST: carry a host file into the guest (repeatable)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: vmrun [-wireguard=false] [-out DIR] 'shell command line'\n")
+		fmt.Fprintf(os.Stderr, "usage: vmrun [-wireguard=false] [-out DIR] [-file GUEST=HOST]... 'shell command line'\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -55,7 +58,8 @@ func main() {
 		cfg.Held = []string{"wireguard"}
 	}
 	cfg.Programs = vmtest.DefaultPrograms
-	cfg.Files = map[string]string{"/opt/vmrun/cmd.sh": script}
+	cfg.Files = files
+	cfg.Files["/opt/vmrun/cmd.sh"] = script
 	cfg.Command = "/opt/vmrun/cmd.sh"
 	cfg.Console = os.Stdout
 	cfg.Logf = func(f string, a ...any) { fmt.Fprintf(os.Stderr, "vmrun: "+f+"\n", a...) }
@@ -72,4 +76,18 @@ func main() {
 	}
 	os.RemoveAll(filepath.Dir(res.OutDir))
 	os.Exit(res.ExitCode)
+}
+
+// fileFlags collects -file GUEST=HOST.
+type fileFlags map[string]string
+
+func (f fileFlags) String() string { return "" }
+
+func (f fileFlags) Set(v string) error {
+	guest, host, ok := strings.Cut(v, "=")
+	if !ok || !strings.HasPrefix(guest, "/") {
+		return fmt.Errorf("want /GUEST/PATH=HOST/PATH, got %q", v)
+	}
+	f[guest] = host
+	return nil
 }
