@@ -149,7 +149,7 @@ func (m *machine) run(ctx context.Context) (*outcome, error) {
 			o.panicLine = p
 		}
 		if m.console != nil {
-			fmt.Fprintln(m.console, line)
+			fmt.Fprintf(m.console, "%6.1f %s\n", time.Since(start).Seconds(), line)
 		}
 		tail = append(tail, line)
 		if len(tail) > 40 {

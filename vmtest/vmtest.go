@@ -455,8 +455,8 @@ var DefaultModules = []string{
 // DefaultPrograms are the host programs carried into the test VM with
 // their libraries: bash (wg-quick is a bash script), iproute2, the
 // reference wg and wg-quick, nft to read rule sets back, sysctl (the
-// reference wg-quick calls it).
+// reference wg-quick calls it), wireguard-go (the reference's fallback).
 var DefaultPrograms = []string{
 	"/usr/bin/bash", "/usr/sbin/ip", "/usr/bin/wg", "/usr/bin/wg-quick",
-	"/usr/sbin/nft", "/usr/sbin/sysctl",
+	"/usr/sbin/nft", "/usr/sbin/sysctl", "/usr/bin/wireguard-go",
 }
