@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/netlink"
 	vnl "github.com/vishvananda/netlink"
@@ -373,6 +374,17 @@ func TestKernelPrivateKey(t *testing.T) {
 	configure(t, "wg0", &conf.Config{Interface: conf.Interface{PrivateKey: new(conf.Key)}})
 	if d := device(t, "wg0"); !d.PrivateKey.IsZero() || !d.PublicKey.IsZero() {
 		t.Errorf("after a zero key: private %s public %s, want none", d.PrivateKey, d.PublicKey)
+	}
+	// An unclamped key is stored clamped (as wireguard-go does too).
+	raw := k.raw()
+	raw[0] |= 7
+	raw[31] |= 128
+	clamped := raw
+	clamped[0] &= 248
+	clamped[31] = (clamped[31] & 127) | 64
+	configure(t, "wg0", &conf.Config{Interface: conf.Interface{PrivateKey: &raw}})
+	if d := device(t, "wg0"); d.PrivateKey != clamped || d.PublicKey != clamped.PublicKey() {
+		t.Errorf("unclamped key: read back %s, want %s (clamped)", d.PrivateKey, clamped)
 	}
 }
 
@@ -752,4 +764,65 @@ func TestKernelWgdevReadsReference(t *testing.T) {
 	want.PrivateKey, want.PublicKey = conf.Key{}, conf.Key{}
 	want.Peers = want.Peers[1:]
 	checkDevice(t, "wgdev after the reference's set", want, device(t, "wg0"))
+}
+
+// TestKernelHandshake: two devices in one namespace complete a handshake
+// over loopback (started by a persistent keepalive, so no routes are
+// needed); wgdev reads the handshake time, the counters, the protocol
+// version and the endpoint the responder learned, as the reference does.
+func TestKernelHandshake(t *testing.T) {
+	kernelNetns(t)
+	needModule(t)
+	wg := referenceWG(t)
+	addWG(t, "wga")
+	addWG(t, "wgb")
+	k := newKeys(10)
+	ka, kb := k.private(), k.private()
+	configure(t, "wga", &conf.Config{
+		Interface: conf.Interface{PrivateKey: &ka, ListenPort: ptr[uint16](51820)},
+		Peers: []conf.Peer{{PublicKey: kb.PublicKey(), Endpoint: ptr(ap("127.0.0.1:51821")),
+			PersistentKeepalive: ptr[uint16](1), AllowedIPs: allowed("10.0.0.2/32")}},
+	})
+	configure(t, "wgb", &conf.Config{
+		Interface: conf.Interface{PrivateKey: &kb, ListenPort: ptr[uint16](51821)},
+		Peers:     []conf.Peer{{PublicKey: ka.PublicKey(), AllowedIPs: allowed("10.0.0.1/32")}},
+	})
+	before := time.Now().Add(-time.Second)
+	linkUp(t, "wga")
+	linkUp(t, "wgb")
+	var a, b *conf.Device
+	for i := 0; i < 100; i++ { // at most 20 s: TCG is slow
+		a, b = device(t, "wga"), device(t, "wgb")
+		if !a.Peers[0].LastHandshake.IsZero() && !b.Peers[0].LastHandshake.IsZero() {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if a.Peers[0].LastHandshake.IsZero() || b.Peers[0].LastHandshake.IsZero() {
+		t.Fatalf("no handshake: initiator %v, responder %v", a.Peers[0].LastHandshake, b.Peers[0].LastHandshake)
+	}
+	// Quiet the link, so that both readers see the same counters.
+	configure(t, "wga", &conf.Config{Peers: []conf.Peer{{PublicKey: kb.PublicKey(), PersistentKeepalive: ptr[uint16](0)}}})
+	time.Sleep(1500 * time.Millisecond)
+	for _, name := range []string{"wga", "wgb"} {
+		d := device(t, name)
+		p := d.Peers[0]
+		if hs := p.LastHandshake; hs.Before(before) || hs.After(time.Now().Add(time.Second)) {
+			t.Errorf("%s: handshake time %v is not around now", name, hs)
+		}
+		if p.RxBytes == 0 || p.TxBytes == 0 {
+			t.Errorf("%s: counters rx %d tx %d after a handshake", name, p.RxBytes, p.TxBytes)
+		}
+		if p.ProtocolVersion != 1 {
+			t.Errorf("%s: protocol version %d", name, p.ProtocolVersion)
+		}
+		f := strings.Split(strings.Split(ref(t, wg, "show", name, "dump"), "\n")[1], "\t")
+		if got := fmt.Sprintf("%s %d %d %d", conf.FormatEndpoint(p.Endpoint), p.LastHandshake.Unix(), p.RxBytes, p.TxBytes); got != strings.Join([]string{f[2], f[4], f[5], f[6]}, " ") {
+			t.Errorf("%s: wgdev reads endpoint, handshake, rx, tx as %q; the reference's dump says %q", name, got, strings.Join([]string{f[2], f[4], f[5], f[6]}, " "))
+		}
+	}
+	// The responder learned the initiator's endpoint from its packets.
+	if got := device(t, "wgb").Peers[0].Endpoint; got != ap("127.0.0.1:51820") {
+		t.Errorf("responder's endpoint for the initiator: %v, want 127.0.0.1:51820", got)
+	}
 }
