@@ -121,12 +121,18 @@ var errNotELF = errors.New("not an ELF file")
 // elfDeps returns an ELF file's program interpreter ("" when static) and
 // its DT_NEEDED entries.
 func elfDeps(p string) (string, []string, error) {
+	fh, err := os.Open(p)
+	if err != nil {
+		return "", nil, err
+	}
+	head := make([]byte, 4)
+	n, _ := fh.Read(head)
+	fh.Close()
+	if n < 4 || string(head) != "\x7fELF" {
+		return "", nil, errNotELF
+	}
 	f, err := elf.Open(p)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) {
-			return "", nil, errNotELF
-		}
 		return "", nil, err
 	}
 	defer f.Close()

@@ -41,6 +41,10 @@ type kernelFinder struct {
 	metapkg string // the metapackage followed when release is ""
 	boot    string // where installed kernels are ("/")
 	logf    func(format string, args ...any)
+
+	// Seams for tests; nil means apt.
+	lookup func(ctx context.Context, pkg string) (string, error) // the release a metapackage depends on
+	fetch  func(ctx context.Context, rel string) error           // puts the release under cache/rel
 }
 
 // metaTTL is how long the metapackage's answer is kept: apt-cache takes
@@ -67,7 +71,11 @@ func (f *kernelFinder) find(ctx context.Context) (*Kernel, error) {
 	if k := f.at(filepath.Join(f.cache, f.release), f.release, "cached"); k != nil {
 		return k, nil
 	}
-	if err := f.download(ctx, f.release); err != nil {
+	fetch := f.download
+	if f.fetch != nil {
+		fetch = f.fetch
+	}
+	if err := fetch(ctx, f.release); err != nil {
 		return f.fallback(fmt.Errorf("fetching linux-image-%s: %w", f.release, err))
 	}
 	k := f.at(filepath.Join(f.cache, f.release), f.release, "downloaded")
@@ -142,6 +150,13 @@ func (f *kernelFinder) followMeta(ctx context.Context) (string, error) {
 		if b, err := os.ReadFile(memo); err == nil && len(bytes.TrimSpace(b)) > 0 {
 			return string(bytes.TrimSpace(b)), nil
 		}
+	}
+	if f.lookup != nil {
+		rel, err := f.lookup(ctx, f.metapkg)
+		if err == nil && rel == "" {
+			err = fmt.Errorf("no package %s", f.metapkg)
+		}
+		return rel, err
 	}
 	rel, err := aptDepends(ctx, f.metapkg)
 	if rel == "" && err == nil && os.Geteuid() == 0 && aptListsEmpty() {
