@@ -48,7 +48,7 @@ unit:
 # runs them inside (see the README's "VM tests"; VMTEST_* variables apply).
 VMTEST_GOTIMEOUT ?= 30m
 vmtest:
-	$(GO) test -count=1 -v -timeout $(VMTEST_GOTIMEOUT) -run '^TestVM$$' ./vmtest
+	$(GO) test -count=1 -v -timeout $(VMTEST_GOTIMEOUT) -run '^TestVM' ./vmtest
 
 # Every fuzz target, each for FUZZ_SHORT (part of `make test`) or FUZZTIME.
 fuzz-short:

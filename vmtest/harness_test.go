@@ -235,13 +235,13 @@ func TestUntarDisk(t *testing.T) {
 func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("VMTEST_CACHE", "/c")
 	t.Setenv("VMTEST_TIMEOUT", "42")
-	t.Setenv("VMTEST_SMP", "1")
+	t.Setenv("VMTEST_SMP", "2")
 	t.Setenv("VMTEST_ACCEL", "tcg")
 	c, err := ConfigFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cache != "/c" || c.Timeout != 42*time.Second || c.SMP != 1 || c.Accel != "tcg" || c.Metapkg != DefaultMetapkg || c.MemMiB != 1024 {
+	if c.Cache != "/c" || c.Timeout != 42*time.Second || c.SMP != 2 || c.Accel != "tcg" || c.Metapkg != DefaultMetapkg || c.MemMiB != 1024 {
 		t.Errorf("config %+v", c)
 	}
 	for k, v := range map[string]string{"VMTEST_ACCEL": "hvf", "VMTEST_TIMEOUT": "soon", "VMTEST_MEM": "-1"} {

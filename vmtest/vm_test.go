@@ -213,3 +213,45 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), l.w.Flush()
 }
+
+// TestVMFailures: a kernel panic and a timeout end the run at once with
+// an error that says so, rather than hanging.
+func TestVMFailures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("VM tests: skipped in -short mode (make vmtest runs them)")
+	}
+	if v := os.Getenv("WGTOOLS_VMTEST"); v == "off" || v == "0" {
+		t.Skip("VM tests: WGTOOLS_VMTEST=" + v)
+	}
+	if err := Available(); err != nil {
+		t.Skip("VM tests: " + err.Error())
+	}
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "panic.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho c > /proc/sysrq-trigger\nsleep 600\n"), 0o755)
+	cfg.Files = map[string]string{"/opt/panic.sh": script}
+	cfg.Command = "/opt/panic.sh"
+	cfg.Logf = t.Logf
+	start := time.Now()
+	_, err = Run(context.Background(), cfg)
+	if IsUnavailable(err) {
+		t.Skip("VM tests: " + err.Error())
+	}
+	if err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("a kernel panic gave %v, want an error saying the kernel panicked", err)
+	} else {
+		t.Logf("panic: %v (after %.1fs)", err, time.Since(start).Seconds())
+	}
+
+	cfg.Timeout = 2 * time.Second // ends during the boot
+	start = time.Now()
+	_, err = Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "time limit") {
+		t.Errorf("a timeout gave %v, want an error saying the time limit passed", err)
+	} else {
+		t.Logf("timeout: %.80s... (after %.1fs)", err, time.Since(start).Seconds())
+	}
+}

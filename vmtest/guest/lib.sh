@@ -108,6 +108,7 @@ normalise() {
 		-e 's/link-netns [^ ]+/link-netns PEER/' \
 		-e 's/link-netnsid [0-9]+/link-netnsid N/' \
 		-e 's/^ListenPort = [0-9]+$/ListenPort = PORT/' \
+		-e 's/^(Endpoint = .*):[0-9]+$/\1:PORT/' \
 		-e 's/listening port: [0-9]+/listening port: PORT/' \
 		-e 's/(valid_lft|preferred_lft) [0-9]+sec/\1 Tsec/g' \
 		-e 's/ tentative / /; s/ dadfailed / /' |

@@ -10,29 +10,29 @@ side_checks() { # CASE DIR NSA NSB (ours, after up)
 		expect "$n: $v trace" "$d/$v.err" "$d/$v.want"
 	done
 	if grep -q ' wireguard ' "$d/A-link.txt" && ! grep -q '^\[!\]' "$d/A-up.err" && [ ! -e /run/wireguard/wg0.sock ]; then
-		pass "$n: a kernel device, no fallback"
+		qpass "$n: a kernel device, no fallback"
 	else
-		fail "$n: a kernel device, no fallback" "$(cat "$d/A-link.txt" "$d/run-wireguard.txt")"
+		qfail "$n: a kernel device, no fallback" "$(cat "$d/A-link.txt" "$d/run-wireguard.txt")"
 	fi
 	case $case in
 	p2p)
-		if ping_ok "$b" 10.0.0.1; then pass "$n: ping through the tunnel"; else fail "$n: ping through the tunnel" "no reply from 10.0.0.1"; fi
+		if ping_ok "$b" 10.0.0.1; then qpass "$n: ping through the tunnel"; else qfail "$n: ping through the tunnel" "no reply from 10.0.0.1"; fi
 		;;
 	fulltunnel-nft)
 		local ip
 		for ip in 10.0.0.1 fd00::1; do
-			if ping_ok "$a" $ip; then pass "$n: ping $ip through the full tunnel"; else fail "$n: ping $ip through the full tunnel" "no reply"; fi
+			if ping_ok "$a" $ip; then qpass "$n: ping $ip through the full tunnel"; else qfail "$n: ping $ip through the full tunnel" "no reply"; fi
 		done
 		local rg
 		rg=$(ip -n "$a" route get 198.51.100.7 2>&1)
 		case $rg in
-		*"dev wg0 table 51820"*) pass "$n: other destinations go through the tunnel" ;;
-		*) fail "$n: other destinations go through the tunnel" "$rg" ;;
+		*"dev wg0 table 51820"*) qpass "$n: other destinations go through the tunnel" ;;
+		*) qfail "$n: other destinations go through the tunnel" "$rg" ;;
 		esac
 		rg=$(ip -n "$a" route get 198.51.100.7 mark 0xca6c 2>&1)
 		case $rg in
-		*"dev eth0"*) pass "$n: the tunnel's own packets (fwmark) go around it" ;;
-		*) fail "$n: the tunnel's own packets (fwmark) go around it" "$rg" ;;
+		*"dev eth0"*) qpass "$n: the tunnel's own packets (fwmark) go around it" ;;
+		*) qfail "$n: the tunnel's own packets (fwmark) go around it" "$rg" ;;
 		esac
 		;;
 	esac

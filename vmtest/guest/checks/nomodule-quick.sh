@@ -9,20 +9,20 @@ side_checks() { # CASE DIR NSA NSB (ours, after up)
 	for v in A-up B-up; do
 		expect_rc "$n: $v status" "$d/$v"
 		if grep -qx '\[!\] Missing WireGuard kernel module. Falling back to slow userspace implementation.' "$d/$v.err"; then
-			pass "$n: $v says it falls back"
+			qpass "$n: $v says it falls back"
 		else
-			fail "$n: $v says it falls back" "$(head -5 "$d/$v.err")"
+			qfail "$n: $v says it falls back" "$(head -5 "$d/$v.err")"
 		fi
 		after_device < "$d/$v.err" > "$d/$v.got"
 		after_device < "$QREF/$case/$v.stderr" > "$d/$v.want"
 		expect "$n: $v trace after the device exists" "$d/$v.got" "$d/$v.want"
 	done
 	if grep -q ' tun ' "$d/A-link.txt" && grep -qx wg0.sock "$d/run-wireguard.txt"; then
-		pass "$n: a userspace device (TUN, UAPI socket)"
+		qpass "$n: a userspace device (TUN, UAPI socket)"
 	else
-		fail "$n: a userspace device (TUN, UAPI socket)" "$(cat "$d/A-link.txt" "$d/run-wireguard.txt")"
+		qfail "$n: a userspace device (TUN, UAPI socket)" "$(cat "$d/A-link.txt" "$d/run-wireguard.txt")"
 	fi
-	if ping_ok "$b" 10.0.0.1; then pass "$n: ping through the tunnel"; else fail "$n: ping through the tunnel" "no reply from 10.0.0.1"; fi
+	if ping_ok "$b" 10.0.0.1; then qpass "$n: ping through the tunnel"; else qfail "$n: ping through the tunnel" "no reply from 10.0.0.1"; fi
 }
 
 scenario fallback p2p
