@@ -91,7 +91,7 @@ func ConfigFromEnv() (Config, error) {
 		// kernel text being patched live (jump labels flipped by module
 		// loads, netfilter hooks, the clocksource watchdog) and oops with
 		// "int3" in the patched function; seen once in a few dozen runs.
-		SMP: 1,
+		SMP:     1,
 		Verbose: os.Getenv("VMTEST_VERBOSE") == "1",
 	}
 	if c.Cache == "" {
