@@ -94,7 +94,14 @@ scenario() {
 	side ref "$case" "$d/ref" ra rb
 	mkdir -p "$OUT/quick" && cp -r "$d" "$OUT/quick/"
 	local s
-	for s in up-a up-b post-a post-b; do
+	for s in up-a up-b; do
+		expect "$n: host state ($s) as the reference's" "$d/ours/$s/state.txt" "$d/ref/$s/state.txt"
+	done
+	if is_stub "$d/ours/A-down.err" "$d/ours/B-down.err"; then
+		pending "$n: down" "our wg-quick down is not implemented yet"
+		return
+	fi
+	for s in post-a post-b; do
 		expect "$n: host state ($s) as the reference's" "$d/ours/$s/state.txt" "$d/ref/$s/state.txt"
 	done
 	# down restores what up found; only src_valid_mark stays set, as the
