@@ -81,7 +81,7 @@ func TestVM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VM run: %v", err)
 	}
-	defer os.RemoveAll(filepath.Dir(res.OutDir))
+	defer res.Remove()
 	for _, m := range res.Missing {
 		fmt.Fprintf(os.Stdout, "vmtest: %s is not installed here; the checks that need it skip\n", m)
 	}

@@ -56,13 +56,21 @@ type Result struct {
 	AccelWhy string // why that one
 	// ExitCode is Command's exit status.
 	ExitCode int
-	// OutDir holds what the guest left in /out.
+	// OutDir holds what the guest left in /out; Remove deletes it.
 	OutDir string
 	// Setup is the time to find the kernel and build the initramfs; Boot
 	// is qemu's start to its exit.
 	Setup, Boot    time.Duration
 	InitramfsBytes int
 	Missing        []string // Programs that were not on this machine
+}
+
+// Remove deletes the result files.
+func (r *Result) Remove() error {
+	if r.OutDir == "" {
+		return nil
+	}
+	return os.RemoveAll(filepath.Dir(r.OutDir))
 }
 
 // UnavailableError says why the VM cannot run here (no qemu, no kernel):
@@ -186,12 +194,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	keep := false
-	defer func() {
-		if !keep {
-			os.RemoveAll(work)
-		}
-	}()
+	defer os.RemoveAll(work)
 	initrd := filepath.Join(work, "initramfs.cpio")
 	size, missing, err := c.buildInitramfs(k, initrd)
 	if err != nil {

@@ -74,7 +74,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "vmrun: copying the results:", err)
 		}
 	}
-	os.RemoveAll(filepath.Dir(res.OutDir))
+	res.Remove()
 	os.Exit(res.ExitCode)
 }
 
