@@ -32,14 +32,23 @@ build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
 
 # The README's test command. Tests that need root, a reference tool or qemu
-# skip with the reason printed where those are missing.
+# skip with the reason printed where those are missing. The VM tests run
+# last, on their own and verbose, so that their summary (kernel, module,
+# N passed, M failed) is in the log.
 test: build
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
 	$(MAKE) fuzz-short
+	$(MAKE) vmtest
 
 unit:
-	$(GO) test -count=1 ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+
+# Kernel-path tests: boots a Debian kernel with wireguard.ko under qemu and
+# runs them inside (see the README's "VM tests"; VMTEST_* variables apply).
+VMTEST_GOTIMEOUT ?= 30m
+vmtest:
+	$(GO) test -count=1 -v -timeout $(VMTEST_GOTIMEOUT) -run '^TestVM' ./vmtest
 
 # Every fuzz target, each for FUZZ_SHORT (part of `make test`) or FUZZTIME.
 fuzz-short:
