@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/quick"
 )
 
@@ -19,6 +20,11 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	if err != nil {
 		return e.die("%s", err)
 	}
+	fwValue, _ := e.lookupEnv(firewall.EnvBackend)
+	backend, err := firewall.ParseBackend(fwValue)
+	if err != nil {
+		return e.die("%s", err)
+	}
 	ctx, stop := quick.WithSignals(context.Background())
 	defer stop()
 	sys, closeSys := quick.NewOSSys(quick.OSOptions{
@@ -29,6 +35,7 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
+		Firewall:  backend,
 	})
 	defer closeSys()
 	return verb(ctx, sys, l)
