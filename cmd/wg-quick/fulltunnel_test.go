@@ -370,6 +370,12 @@ func TestFullTunnelCases(t *testing.T) {
 	t.Run("bad-WG_QUICK_FIREWALL", func(t *testing.T) {
 		a, _ := ftHosts(t, ftConf("", "0.0.0.0/0, ::/0"))
 		upFails(t, a, []string{"WG_QUICK_FIREWALL=pf"}, 1, "wg-quick: WG_QUICK_FIREWALL=\"pf\": want nftables, iptables or auto\n")
+		// Only up reads it: a wrong value does not stop a down.
+		upDown(t, a, []string{"WG_QUICK_FIREWALL=nft"}, "[#] nft -f /dev/fd/63\n", "[#] nft -f /dev/fd/63\n", func() {
+			if r := a.RunEnv(quickEnv(t, "WG_QUICK_FIREWALL=pf"), filepath.Join(binaries(t), "wg-quick"), "save", "wg0"); r.Code != 0 {
+				t.Errorf("save with a wrong WG_QUICK_FIREWALL: exit %d\n%s", r.Code, r.Stderr)
+			}
+		})
 	})
 	t.Run("sigterm", func(t *testing.T) {
 		a, _ := ftHosts(t, ftConf("PostUp = sleep 30\n", "0.0.0.0/0, ::/0"))

@@ -10,8 +10,10 @@ import (
 )
 
 // withSys reads the configuration, wires the machine in, and runs verb
-// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context.
-func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int) int {
+// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context. Only up
+// installs firewall rules, so only up reads WG_QUICK_FIREWALL (a wrong
+// value must not stop a down).
+func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int, up bool) int {
 	opts := &conf.Options{
 		Warn:      e.warn,
 		LookupEnv: e.lookupEnv,
@@ -20,10 +22,12 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	if err != nil {
 		return e.die("%s", err)
 	}
-	fwValue, _ := e.lookupEnv(firewall.EnvBackend)
-	backend, err := firewall.ParseBackend(fwValue)
-	if err != nil {
-		return e.die("%s", err)
+	backend := firewall.Auto
+	if up {
+		v, _ := e.lookupEnv(firewall.EnvBackend)
+		if backend, err = firewall.ParseBackend(v); err != nil {
+			return e.die("%s", err)
+		}
 	}
 	ctx, stop := quick.WithSignals(context.Background())
 	defer stop()
