@@ -133,27 +133,26 @@ func canRouteDefault(sys *Sys, iface string, p netip.Prefix) error {
 		fam = unix.AF_INET6
 	}
 	what := fmt.Sprintf("%s: cannot route %s through `%s'", sys.Prog, conf.FormatPrefix(p), iface)
+	if fam == unix.AF_INET6 {
+		key := "/proc/sys/net/ipv6/conf/" + iface + "/disable_ipv6"
+		v, err := sys.Files.ReadFile(key)
+		switch {
+		case err == nil && strings.TrimSpace(string(v)) == "1":
+			return fail(1, "%s: IPv6 is disabled on it (net.ipv6.conf.%s.disable_ipv6 = 1); enable IPv6, or remove %s from AllowedIPs",
+				what, iface, conf.FormatPrefix(p))
+		case errors.Is(err, fs.ErrNotExist):
+			if _, err := sys.Files.Stat("/proc/sys/net/ipv6"); errors.Is(err, fs.ErrNotExist) {
+				return fail(1, "%s: this host has no IPv6 (/proc/sys/net/ipv6 does not exist); remove %s from AllowedIPs",
+					what, conf.FormatPrefix(p))
+			}
+		}
+	}
 	if _, err := sys.Net.Rules(fam); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EPROTONOSUPPORT) {
 			return fail(1, "%s: this kernel has no %s policy routing (%s); use Table = off, or a table of your own, and route it yourself",
 				what, famName(fam), conf.Strerror(err))
 		}
 		return fail(1, "%s: reading the %s policy rules: %v", what, famName(fam), err)
-	}
-	if fam != unix.AF_INET6 {
-		return nil
-	}
-	key := "/proc/sys/net/ipv6/conf/" + iface + "/disable_ipv6"
-	v, err := sys.Files.ReadFile(key)
-	switch {
-	case err == nil && strings.TrimSpace(string(v)) == "1":
-		return fail(1, "%s: IPv6 is disabled on it (net.ipv6.conf.%s.disable_ipv6 = 1); enable IPv6, or remove %s from AllowedIPs",
-			what, iface, conf.FormatPrefix(p))
-	case errors.Is(err, fs.ErrNotExist):
-		if _, err := sys.Files.Stat("/proc/sys/net/ipv6"); errors.Is(err, fs.ErrNotExist) {
-			return fail(1, "%s: this host has no IPv6 (/proc/sys/net/ipv6 does not exist); remove %s from AllowedIPs",
-				what, conf.FormatPrefix(p))
-		}
 	}
 	return nil
 }

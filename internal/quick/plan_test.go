@@ -262,6 +262,9 @@ func TestPlans(t *testing.T) {
 		{name: "fulltunnel-no-policy-routing", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
 			f.noRules[unix.AF_INET] = syscall.EOPNOTSUPP
 		}, verbs: []string{"up"}},
+		{name: "fulltunnel-no-policy-routing-ipv6", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.noRules[unix.AF_INET6] = syscall.EAFNOSUPPORT
+		}, verbs: []string{"up"}},
 		{name: "fulltunnel-ipv6-disabled", conf: fullTunnelConf("", "0.0.0.0/0, ::/0"), setup: func(f *fakeHost) {
 			f.files["/proc/sys/net/ipv6/conf/wg0/disable_ipv6"] = "1\n"
 		}, verbs: []string{"up"}},
