@@ -334,6 +334,18 @@ func TestFullTunnelCases(t *testing.T) {
 				mustContain(t, "ip rule", a.MustRun("ip", "-4", "rule"), "not from all fwmark 0x1234 lookup 4660")
 			})
 	})
+	t.Run("preup-adds-default", func(t *testing.T) {
+		// The /0 comes from a PreUp hook, not the file: routes follow the
+		// device.
+		a, _ := ftHosts(t, strings.Replace(ftConf("PreUp = wg set %i peer "+refKeyCPub+" allowed-ips 0.0.0.0/0\n", "10.0.0.1/32"),
+			"10.0.0.2/32, fd00::2/128", "10.0.0.2/32", 1))
+		upDown(t, a, nil, "[#] ip -4 route add 10.0.0.1/32 dev wg0\n[#] wg set wg0 fwmark 51820\n[#] ip -4 rule add not fwmark 51820 table 51820\n",
+			"[#] ip -4 rule delete table 51820\n", func() {
+				if !pingUntil(a, "10.0.0.1", 20) {
+					t.Error("no ping through the tunnel")
+				}
+			})
+	})
 	t.Run("table51820-busy", func(t *testing.T) {
 		a, _ := ftHosts(t, ftConf("", "0.0.0.0/0, ::/0"))
 		a.MustRun("ip", "route", "add", "203.0.113.0/24", "via", "192.0.2.2", "table", "51820")
