@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,8 +112,9 @@ func serveHello(t *testing.T, h *testnet.Host, addr string) {
 	self, _ := os.Executable()
 	cmd := h.StartEnv([]string{"WGTEST_HELLO=serve", "PATH=" + basePath}, self, addr)
 	_ = cmd
+	_, port, _ := net.SplitHostPort(addr)
 	for range 50 {
-		if h.Sh("ss -ltn | grep -q ':"+strings.Split(addr, ":")[1]+" '").Code == 0 {
+		if h.Sh("ss -ltn | grep -q ':"+port+" '").Code == 0 {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

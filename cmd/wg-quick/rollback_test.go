@@ -233,9 +233,8 @@ func TestOneWinner(t *testing.T) {
 
 // TestDownDeletesRules: down deletes the policy rules of a full tunnel
 // (found from the interface's fwmark and its /0 allowed IP), for both
-// families, and leaves other rules alone. The interface is brought up with
-// Table = off (full-tunnel up is not built yet); the rules are added by
-// hand.
+// families, and leaves other rules alone, whoever added them: here the
+// interface is brought up with Table = off and the rules are added by hand.
 func TestDownDeletesRules(t *testing.T) {
 	testnet.Require(t)
 	a, _ := twoPeers(t)

@@ -5,12 +5,15 @@ import (
 	"os"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/quick"
 )
 
 // withSys reads the configuration, wires the machine in, and runs verb
-// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context.
-func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int) int {
+// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context. Only up
+// installs firewall rules, so only up reads WG_QUICK_FIREWALL (a wrong
+// value must not stop a down).
+func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int, up bool) int {
 	opts := &conf.Options{
 		Warn:      e.warn,
 		LookupEnv: e.lookupEnv,
@@ -18,6 +21,13 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	l, err := quick.Load(arg, opts, e.warn)
 	if err != nil {
 		return e.die("%s", err)
+	}
+	backend := firewall.Auto
+	if up {
+		v, _ := e.lookupEnv(firewall.EnvBackend)
+		if backend, err = firewall.ParseBackend(v); err != nil {
+			return e.die("%s", err)
+		}
 	}
 	ctx, stop := quick.WithSignals(context.Background())
 	defer stop()
@@ -29,6 +39,7 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 		Stdin:     os.Stdin,
 		Stdout:    os.Stdout,
 		Stderr:    os.Stderr,
+		Firewall:  backend,
 	})
 	defer closeSys()
 	return verb(ctx, sys, l)

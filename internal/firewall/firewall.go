@@ -221,3 +221,45 @@ func (fw *Firewall) nftNames(ok bool, f Family) func() ([]string, error) {
 		return names, nil
 	}
 }
+
+// Marks lists the fwmarks iface's rules save into conntrack (in wg-quick,
+// the number of the full tunnel's routing table), read from its nftables
+// tables and its marked iptables rules, sorted, without repeats. It lets
+// `down` find the policy rules of an interface that is gone, and its
+// fwmark with it.
+func (fw *Firewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
+	if !conf.ValidInterfaceName(iface) {
+		return nil, fmt.Errorf("firewall: invalid interface name %q", iface)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var marks []uint32
+	n := fw.nft()
+	nftOK := true
+	switch err := n.probe(); {
+	case errors.Is(err, errUnavailable):
+		nftOK = false
+	case err != nil:
+		return nil, err
+	default:
+		m, err := n.marks(TableName(iface))
+		if err != nil {
+			return nil, err
+		}
+		marks = append(marks, m...)
+	}
+	for _, f := range []Family{IPv4, IPv6} {
+		rules, err := fw.ipt(f).find(iface, fw.nftNames(nftOK, f))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rules {
+			if m, ok := r.mark(); ok {
+				marks = append(marks, m)
+			}
+		}
+	}
+	slices.Sort(marks)
+	return slices.Compact(marks), nil
+}

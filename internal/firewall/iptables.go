@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
@@ -87,6 +88,19 @@ func marked(t *iptables.IPTables, family Family, tables map[string]bool) ([]mark
 		}
 	}
 	return out, nil
+}
+
+// mark is the value of the rule's `-m mark --mark M` match, if it has one.
+func (r markedRule) mark() (uint32, bool) {
+	for i := 0; i+1 < len(r.spec); i++ {
+		if r.spec[i] != "--mark" {
+			continue
+		}
+		v, _, _ := strings.Cut(r.spec[i+1], "/")
+		m, err := strconv.ParseUint(v, 0, 32)
+		return uint32(m), err == nil
+	}
+	return 0, false
 }
 
 // markerIface finds `-m comment --comment "wg-quick(8) rule for IFACE"`.

@@ -190,3 +190,46 @@ func restoreMarkExprs() []expr.Any {
 		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1, SourceRegister: true},
 	}
 }
+
+// marks reads the mark compared in the postmangle chains of the tables
+// named name (the rule saveMarkExprs makes).
+func (n nft) marks(name string) ([]uint32, error) {
+	tables, err := n.tables(name)
+	if err != nil || len(tables) == 0 {
+		return nil, err
+	}
+	c, err := n.conn()
+	if err != nil {
+		return nil, err
+	}
+	var marks []uint32
+	for _, t := range tables {
+		rules, err := c.GetRules(t, &nftables.Chain{Name: "postmangle", Table: t})
+		if errors.Is(err, syscall.ENOENT) {
+			continue // no such chain: not a table we made
+		}
+		if err != nil {
+			return nil, fmt.Errorf("nftables: listing %s %s postmangle: %w", familyName(t.Family), t.Name, err)
+		}
+		for _, r := range rules {
+			if m, ok := comparedMark(r.Exprs); ok {
+				marks = append(marks, m)
+			}
+		}
+	}
+	return marks, nil
+}
+
+// comparedMark finds "meta mark == M" in a rule's expressions.
+func comparedMark(exprs []expr.Any) (uint32, bool) {
+	for i := 0; i+1 < len(exprs); i++ {
+		m, ok := exprs[i].(*expr.Meta)
+		if !ok || m.Key != expr.MetaKeyMARK || m.SourceRegister {
+			continue
+		}
+		if c, ok := exprs[i+1].(*expr.Cmp); ok && c.Op == expr.CmpOpEq && c.Register == m.Register && len(c.Data) == 4 {
+			return binaryutil.NativeEndian.Uint32(c.Data), true
+		}
+	}
+	return 0, false
+}

@@ -15,6 +15,13 @@
 // failure or a signal rolls back in the order of the reference's del_if.
 // Down and Save read what to remove or write from the system.
 //
+// A /0 allowed IP with Table unset or auto is a full tunnel (fulltunnel.go):
+// the reference's add_default, with the guard rules and src_valid_mark of
+// the Firewall (internal/firewall on the real machine). Its rollback
+// deletes the policy rules it added, no others; down deletes the table's
+// rules and the suppress rules but one another full tunnel still needs,
+// and cleans up after an interface that vanished.
+//
 // A per-interface lock (Lock) lets one run at a time change an interface
 // and lets the next run clean up after one that was killed half-way.
 package quick

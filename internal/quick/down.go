@@ -5,16 +5,9 @@ import (
 	"fmt"
 	"slices"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
-
-// maxRuleDeletions bounds each of del_if's "delete while one is left"
-// loops (the reference's could spin forever on a rule the kernel does not
-// match for deletion).
-const maxRuleDeletions = 1000
 
 // Down takes the interface of l down as the reference's cmd_down does,
 // reading what to remove from the system (the interface's fwmark and
@@ -34,6 +27,11 @@ func Down(ctx context.Context, sys *Sys, l *Loaded) int {
 	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
 		if recovered {
 			return 0
+		}
+		if err == nil {
+			if code, done := downLeftovers(ctx, sys, r, l, lock); done {
+				return code
+			}
 		}
 		return die(sys, fmt.Errorf("`%s' is not a WireGuard interface", l.Interface))
 	}
@@ -59,7 +57,8 @@ func Down(ctx context.Context, sys *Sys, l *Loaded) int {
 		return exitCode(err)
 	}
 	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
-	bestEffort(bg, r, sys, removeFirewallSteps(sys, l))
+	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
+	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
 	if err := runAll(bg, r, hookSteps(sys, l, i.PostDown)); err != nil {
 		report(sys.Stderr, err)
 		return exitCode(err)
@@ -77,14 +76,42 @@ func isWireGuard(sys *Sys, iface string) (bool, error) {
 	return slices.Contains(list, iface), nil
 }
 
+// downLeftovers is down for an interface that is gone (deleted by hand,
+// or its daemon killed) but left things behind: the reference stops at
+// "is not a WireGuard interface" and leaves them; we remove them (see
+// leftoverSteps), say so, and succeed. done is false when nothing was
+// left (or a link of that name exists, which is not ours to judge).
+func downLeftovers(ctx context.Context, sys *Sys, r *runner, l *Loaded, lock *Lock) (code int, done bool) {
+	if _, exists, err := sys.Net.LinkByName(l.Interface); err != nil || exists {
+		return 0, false
+	}
+	bg := context.WithoutCancel(ctx)
+	steps := leftoverSteps(bg, sys, l)
+	if len(steps) == 0 {
+		return 0, false
+	}
+	fmt.Fprintf(sys.Stderr, "[!] `%s' no longer exists: removing what it left behind.\n", l.Interface)
+	if err := lock.Changing("down"); err != nil {
+		return die(sys, err), true
+	}
+	if !bestEffort(bg, r, sys, steps) {
+		return 1, true
+	}
+	return 0, true
+}
+
 // bestEffort runs steps whose failures the reference ignores (`|| true`):
-// each failure is reported and the next step still runs.
-func bestEffort(ctx context.Context, r *runner, sys *Sys, steps []Step) {
+// each failure is reported and the next step still runs. It reports
+// whether all succeeded.
+func bestEffort(ctx context.Context, r *runner, sys *Sys, steps []Step) bool {
+	ok := true
 	for _, s := range steps {
 		if err := r.do(ctx, s); err != nil {
 			report(sys.Stderr, err)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // delIfSteps is del_if as `down` runs it: when the file's Table is unset or
@@ -107,39 +134,14 @@ func delIfSteps(sys *Sys, l *Loaded) []Step {
 	return steps
 }
 
-// deleteRules is del_if's rule loops; nothing when the interface has no
-// fwmark (get_fwmark fails) or no /0 allowed IP.
+// deleteRules is del_if's rule loops (deleteTunnelRules); nothing when
+// the interface has no fwmark (get_fwmark fails) or no /0 allowed IP.
 func deleteRules(ctx context.Context, sys *Sys, iface string) error {
 	dev, err := sys.Dev.Device(iface)
 	if err != nil || dev.FwMark == 0 || !hasDefaultRoute(dev) {
 		return nil
 	}
-	r := &runner{stderr: sys.Stderr}
-	mark := dev.FwMark
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		byTable := netlinkx.Rule{Family: fam, Table: mark, SuppressPrefixlen: -1, Priority: -1}
-		suppress := netlinkx.Rule{Family: fam, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: 0, Priority: -1}
-		for _, c := range []struct {
-			rule  netlinkx.Rule
-			match func(netlinkx.Rule) bool
-		}{
-			{byTable, func(x netlinkx.Rule) bool { return x.Table == mark }},
-			{suppress, func(x netlinkx.Rule) bool {
-				return x.Table == unix.RT_TABLE_MAIN && x.SuppressPrefixlen == 0 && !x.Not && x.FwMark == 0 && !x.Other
-			}},
-		} {
-			for range maxRuleDeletions {
-				rules, err := sys.Net.Rules(fam)
-				if err != nil || !slices.ContainsFunc(rules, c.match) {
-					break
-				}
-				if err := r.do(ctx, applyStep(sys, netlinkx.RuleDelete{Rule: c.rule}, nil)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
+	return deleteTunnelRules(ctx, sys, &runner{stderr: sys.Stderr}, dev.FwMark)
 }
 
 func hasDefaultRoute(dev *conf.Device) bool {
@@ -156,14 +158,18 @@ func hasDefaultRoute(dev *conf.Device) bool {
 // recoverInterrupted cleans up after a run of up or down that was killed
 // while it changed the host (its lock record was left behind): what down
 // would remove (rules, the interface if it is a WireGuard one, DNS,
-// firewall), each step's failure reported and the rest still done. Hooks
-// are not run.
+// firewall, src_valid_mark), or when the interface is gone what it left
+// behind (leftoverSteps), each step's failure reported and the rest still
+// done. Hooks are not run.
 func recoverInterrupted(ctx context.Context, sys *Sys, r *runner, l *Loaded, record string) {
 	fmt.Fprintf(sys.Stderr, "[!] Cleaning up `%s' after an interrupted run (%s).\n", l.Interface, record)
 	bg := context.WithoutCancel(ctx)
-	if ok, err := isWireGuard(sys, l.Interface); err == nil && ok {
-		bestEffort(bg, r, sys, delIfSteps(sys, l))
+	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
+		bestEffort(bg, r, sys, leftoverSteps(bg, sys, l))
+		return
 	}
+	bestEffort(bg, r, sys, delIfSteps(sys, l))
 	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
-	bestEffort(bg, r, sys, removeFirewallSteps(sys, l))
+	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
+	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
 }

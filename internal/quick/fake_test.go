@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -42,6 +43,17 @@ type fakeHost struct {
 	stderr    bytes.Buffer
 	cancelOn  string // a line of the log; ctx is cancelled when it is logged
 	cancel    context.CancelCauseFunc
+	// noRules are families whose policy rules cannot be listed (a
+	// kernel without policy routing).
+	noRules map[int]error
+	// Firewall: guard rules by key ("nft ip wg-quick-wg0", "iptables ip
+	// wg0") in the order made, with their marks; the backend up uses
+	// ("nftables" or "iptables"); src_valid_mark and its record.
+	fwKeys    []string
+	fwMarks   map[string]uint32
+	fwBackend string
+	svm       string
+	svmPrev   string
 }
 
 type fakeLink struct {
@@ -62,7 +74,12 @@ func newFakeHost() *fakeHost {
 		resolv:    map[string]string{},
 		failOps:   map[string]error{},
 		listen:    36815,
+		noRules:   map[int]error{},
+		fwMarks:   map[string]uint32{},
+		fwBackend: "nftables",
+		svm:       "0",
 	}
+	f.files["/proc/sys/net/ipv6"] = ""
 	lo := f.addLink("lo", "", 65536)
 	lo.up = true
 	lo.addrs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")}
@@ -84,6 +101,7 @@ func newFakeHost() *fakeHost {
 func (f *fakeHost) sys() *Sys {
 	return &Sys{
 		Net: f, Dev: fakeDevices{f}, Userspace: fakeUserspace{f}, Exec: fakeExec{f}, Files: fakeFiles{f},
+		Firewall: fakeFirewall{f},
 		WriteFile: func(path string, data []byte) error {
 			if err := f.failOps["write "+path]; err != nil {
 				return err
@@ -205,11 +223,29 @@ func (f *fakeHost) Apply(op netlinkx.Op) error {
 		}
 		f.routes = append(f.routes, netlinkx.Route{Dst: o.Prefix.Masked(), LinkIndex: l.Index, Table: table})
 	case netlinkx.RuleAdd:
-		f.rules[o.Rule.Family] = append(f.rules[o.Rule.Family], o.Rule)
+		if err := f.noRules[o.Rule.Family]; err != nil {
+			return fail(err)
+		}
+		// The kernel's default priority: the second rule's, less one.
+		r := o.Rule
+		list := f.rules[r.Family]
+		if r.Priority < 0 {
+			r.Priority = 0
+			if len(list) >= 2 && list[1].Priority > 0 {
+				r.Priority = list[1].Priority - 1
+			}
+		}
+		i := 0
+		for i < len(list) && list[i].Priority <= r.Priority {
+			i++
+		}
+		f.rules[r.Family] = slices.Insert(list, i, r)
 	case netlinkx.RuleDelete:
 		list := f.rules[o.Rule.Family]
+		q := o.Rule
 		for i, r := range list {
-			if r.Table == o.Rule.Table && (o.Rule.SuppressPrefixlen < 0 || r.SuppressPrefixlen == o.Rule.SuppressPrefixlen) {
+			if (q.Table == 0 || r.Table == q.Table) && (q.SuppressPrefixlen < 0 || r.SuppressPrefixlen == q.SuppressPrefixlen) &&
+				(q.Priority < 0 || r.Priority == q.Priority) && (q.FwMark == 0 || r.FwMark == q.FwMark) {
 				f.rules[o.Rule.Family] = slices.Delete(list, i, i+1)
 				return nil
 			}
@@ -285,6 +321,9 @@ func (f *fakeHost) RouteGet(dst netip.Addr) (netlinkx.Route, bool, error) {
 }
 
 func (f *fakeHost) Rules(family int) ([]netlinkx.Rule, error) {
+	if err := f.noRules[family]; err != nil {
+		return nil, err
+	}
 	return slices.Clone(f.rules[family]), nil
 }
 
@@ -490,3 +529,115 @@ func (x fakeFiles) Stat(name string) (fs.FileInfo, error) {
 }
 
 func (x fakeFiles) Lstat(name string) (fs.FileInfo, error) { return x.Stat(name) }
+
+// fakeFirewall keeps guard rules as keys with the reference's payloads, and
+// src_valid_mark with its record, as internal/firewall does.
+type fakeFirewall struct{ f *fakeHost }
+
+func (x fakeFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error) {
+	f := x.f
+	if err := f.failOps["plan firewall"]; err != nil {
+		return FirewallOp{}, err
+	}
+	line, payload, key := "nft -f /dev/fd/63", firewall.NFTPayload(s), "nft "+s.Family.String()+" "+firewall.TableName(s.Iface)
+	if f.fwBackend == "iptables" {
+		line, payload, key = "iptables-restore -n", firewall.IPTablesPayload(s), "iptables "+s.Family.String()+" "+s.Iface
+		if s.Family == firewall.IPv6 {
+			line = "ip6tables-restore -n"
+		}
+	}
+	return FirewallOp{Line: line, Payload: payload, Do: func(context.Context) error {
+		f.logf("firewall %s%s", line, indentStdin(payload))
+		if err := f.failOps["firewall "+key]; err != nil {
+			return err
+		}
+		if !slices.Contains(f.fwKeys, key) {
+			f.fwKeys = append(f.fwKeys, key)
+		}
+		f.fwMarks[key] = s.Mark
+		return nil
+	}}, nil
+}
+
+func (x fakeFirewall) PlanRemove(ctx context.Context, iface string) ([]FirewallOp, error) {
+	f := x.f
+	var ops []FirewallOp
+	var nft []string
+	var nftText strings.Builder
+	for _, k := range f.fwKeys {
+		if kind, name, _ := strings.Cut(k, " "); kind == "nft" && strings.HasSuffix(name, " "+firewall.TableName(iface)) {
+			nft = append(nft, k)
+			nftText.WriteString("delete table " + name + "\n")
+		}
+	}
+	remove := func(line, payload string, keys []string) FirewallOp {
+		return FirewallOp{Line: line, Payload: payload, Do: func(context.Context) error {
+			f.logf("firewall %s%s", line, indentStdin(payload))
+			f.fwKeys = slices.DeleteFunc(f.fwKeys, func(k string) bool { return slices.Contains(keys, k) })
+			return nil
+		}}
+	}
+	if len(nft) > 0 {
+		ops = append(ops, remove("nft -f /dev/fd/63", nftText.String(), nft))
+	}
+	for _, fam := range []string{"ip", "ip6"} {
+		k := "iptables " + fam + " " + iface
+		if slices.Contains(f.fwKeys, k) {
+			line := "iptables-restore -n"
+			if fam == "ip6" {
+				line = "ip6tables-restore -n"
+			}
+			ops = append(ops, remove(line, "(the marked rules of "+iface+")\n", []string{k}))
+		}
+	}
+	return ops, f.failOps["plan firewall removal"]
+}
+
+func (x fakeFirewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
+	var marks []uint32
+	for _, k := range x.f.fwKeys {
+		if strings.HasSuffix(k, " "+iface) || strings.HasSuffix(k, " "+firewall.TableName(iface)) {
+			marks = append(marks, x.f.fwMarks[k])
+		}
+	}
+	return marks, nil
+}
+
+const svmLine = "sysctl -q net.ipv4.conf.all.src_valid_mark="
+
+func (x fakeFirewall) EnableSrcValidMark(iface string) (*FirewallOp, error) {
+	f := x.f
+	if f.svm == "1" {
+		return nil, nil
+	}
+	prev := f.svm
+	return &FirewallOp{Line: svmLine + "1", Do: func(context.Context) error {
+		f.logf("%s1", svmLine)
+		if err := f.failOps["sysctl"]; err != nil {
+			return err
+		}
+		f.svm, f.svmPrev = "1", prev
+		return nil
+	}}, nil
+}
+
+func (x fakeFirewall) RestoreSrcValidMark(ctx context.Context, iface string) (*FirewallOp, error) {
+	f := x.f
+	if f.svmPrev == "" {
+		return nil, nil
+	}
+	for _, k := range f.fwKeys {
+		if f := strings.Fields(k); f[1] == "ip" && f[2] != iface && f[2] != firewall.TableName(iface) {
+			return nil, nil // another full tunnel
+		}
+	}
+	prev := f.svmPrev
+	return &FirewallOp{Line: svmLine + prev, Do: func(context.Context) error {
+		f.logf("%s%s", svmLine, prev)
+		if f.svm == "1" {
+			f.svm = prev
+		}
+		f.svmPrev = ""
+		return nil
+	}}, nil
+}

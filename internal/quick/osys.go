@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/userspace"
 	"github.com/gowg/wgtools/internal/wgdev"
@@ -30,6 +31,8 @@ type OSOptions struct {
 	Stdin     *os.File
 	Stdout    *os.File
 	Stderr    *os.File
+	// Firewall is the full tunnel's firewall backend (WG_QUICK_FIREWALL).
+	Firewall firewall.Backend
 }
 
 // NewOSSys wires the real machine: netlink, wgdev, the embedded userspace
@@ -46,6 +49,7 @@ func NewOSSys(o OSOptions) (*Sys, func()) {
 		Dev:       dev,
 		Exec:      osExec{},
 		Files:     osFiles{},
+		Firewall:  newOSFirewall(o.Firewall),
 		Prog:      o.Prog,
 		Env:       env,
 		LookupEnv: o.LookupEnv,
@@ -283,4 +287,57 @@ func signalTree(pid int, sig syscall.Signal) error {
 		syscall.Kill(all[i], sig)
 	}
 	return syscall.Kill(pid, sig)
+}
+
+// osFirewall is internal/firewall in wg-quick's own network namespace.
+type osFirewall struct {
+	fw  *firewall.Firewall
+	svm firewall.SrcValidMark
+}
+
+func newOSFirewall(b firewall.Backend) *osFirewall {
+	return &osFirewall{fw: firewall.New(firewall.Options{Backend: b})}
+}
+
+func firewallOp(op firewall.Op) FirewallOp {
+	return FirewallOp{Line: op.String(), Payload: op.Payload(), Do: op.Do}
+}
+
+func (f *osFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error) {
+	op, err := f.fw.PlanInstall(ctx, s)
+	if err != nil {
+		return FirewallOp{}, err
+	}
+	return firewallOp(op), nil
+}
+
+func (f *osFirewall) PlanRemove(ctx context.Context, iface string) ([]FirewallOp, error) {
+	ops, err := f.fw.PlanRemove(ctx, iface)
+	out := make([]FirewallOp, len(ops))
+	for i, op := range ops {
+		out[i] = firewallOp(op)
+	}
+	return out, err
+}
+
+func (f *osFirewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
+	return f.fw.Marks(ctx, iface)
+}
+
+func (f *osFirewall) EnableSrcValidMark(iface string) (*FirewallOp, error) {
+	op, err := f.svm.PlanEnable(iface)
+	if op == nil || err != nil {
+		return nil, err
+	}
+	o := firewallOp(*op)
+	return &o, nil
+}
+
+func (f *osFirewall) RestoreSrcValidMark(ctx context.Context, iface string) (*FirewallOp, error) {
+	op, err := f.svm.PlanRestore(ctx, iface, f.fw)
+	if op == nil || err != nil {
+		return nil, err
+	}
+	o := firewallOp(*op)
+	return &o, nil
 }

@@ -25,7 +25,8 @@ type Step struct {
 
 // rank orders rollback work as the reference's del_if does: DNS, then the
 // firewall, then the policy rules, then the interface (whose deletion takes
-// its addresses and routes along).
+// its addresses and routes along); then src_valid_mark, which the
+// reference does not set back.
 type rank int
 
 const (
@@ -33,6 +34,7 @@ const (
 	rankFirewall
 	rankRules
 	rankLink
+	rankSysctl
 )
 
 // Undo takes a step back.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -33,14 +34,19 @@ const (
 
 func loadText(t *testing.T, text string) *Loaded {
 	t.Helper()
-	path := "/etc/wireguard/wg0.conf"
+	return loadNamed(t, "wg0", text)
+}
+
+func loadNamed(t *testing.T, iface, text string) *Loaded {
+	t.Helper()
+	path := "/etc/wireguard/" + iface + ".conf"
 	f, err := conf.ParseQuick(path, []byte(text), &conf.Options{Tables: func(n string) (uint32, bool) {
 		return map[string]uint32{"main": 254, "vpn": 200}[n], n == "main" || n == "vpn"
 	}})
 	if err != nil {
 		t.Fatalf("parsing: %v", err)
 	}
-	return &Loaded{Interface: "wg0", Path: path, File: f}
+	return &Loaded{Interface: iface, Path: path, File: f}
 }
 
 type verbFunc func(context.Context, *Sys, *Loaded) int
@@ -82,6 +88,12 @@ func (f *fakeHost) state() string {
 	}
 	for k, v := range f.resolv {
 		fmt.Fprintf(&b, "resolvconf %s %q\n", k, v)
+	}
+	for _, k := range f.fwKeys {
+		fmt.Fprintf(&b, "firewall %s mark %d\n", k, f.fwMarks[k])
+	}
+	if f.svm != "0" || f.svmPrev != "" {
+		fmt.Fprintf(&b, "src_valid_mark %s (record %q)\n", f.svm, f.svmPrev)
 	}
 	return b.String()
 }
@@ -145,6 +157,23 @@ Endpoint = 192.0.2.2:51820
 
 func withIface(extra string) string { return fmt.Sprintf(baseConf, extra) }
 
+// fullTunnelConf is the reference's full-tunnel client with extra
+// [Interface] lines and the given AllowedIPs.
+func fullTunnelConf(extra, allowed string) string {
+	return "[Interface]\nAddress = 10.0.0.2/32, fd00::2/128\nPrivateKey = " + keyAPriv + "\n" + extra +
+		"\n[Peer]\nPublicKey = " + keyBPub + "\nAllowedIPs = " + allowed + "\nEndpoint = 192.0.2.2:51820\n"
+}
+
+// removeLink deletes a link as `ip link delete` by hand would (its routes
+// go with it), and says so.
+func (f *fakeHost) removeLink(name string) string {
+	l := f.link(name)
+	f.links = slices.DeleteFunc(f.links, func(x *fakeLink) bool { return x == l })
+	f.routes = slices.DeleteFunc(f.routes, func(r netlinkx.Route) bool { return r.LinkIndex == l.Index })
+	delete(f.devices, name)
+	return "== ip link delete " + name + " (by hand)\n\n"
+}
+
 // TestPlans runs up (and down, save) on the in-memory machine and compares
 // the trace, the exit status, everything done, and the machine's state
 // after, with golden files.
@@ -196,7 +225,57 @@ func TestPlans(t *testing.T) {
 			f.kmod = true
 			f.failOps["ip link add dev wg0 type wireguard"] = syscall.EPERM
 		}, verbs: []string{"up"}},
-		{name: "fulltunnel-refused", conf: "ref:fulltunnel-nft", verbs: []string{"up"}},
+		// Full tunnel.
+		{name: "fulltunnel-nft", conf: "ref:fulltunnel-nft", verbs: []string{"up", "save", "down"}},
+		{name: "fulltunnel-iptables", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) { f.fwBackend = "iptables" }, verbs: []string{"up", "down"}},
+		{name: "fulltunnel-src-valid-mark-set", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) { f.svm = "1" }, verbs: []string{"up", "down"}},
+		{name: "fulltunnel-fwmark-set", conf: fullTunnelConf("FwMark = 0x1234\n", "0.0.0.0/0, ::/0"), verbs: []string{"up", "down"}},
+		{name: "fulltunnel-table51820-busy", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.routes = append(f.routes, netlinkx.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), LinkIndex: 2, Table: 51820})
+		}, verbs: []string{"up", "down"}},
+		{name: "fulltunnel-ipv4-only", conf: fullTunnelConf("", "0.0.0.0/0"), verbs: []string{"up", "down"}},
+		{name: "fulltunnel-table-main", conf: fullTunnelConf("Table = main\n", "10.0.0.2/32, 192.168.1.0/24, 0.0.0.0/0"), verbs: []string{"up"}},
+		{name: "fulltunnel-table-1234", conf: fullTunnelConf("Table = 1234\n", "0.0.0.0/0, ::/0"), verbs: []string{"up", "down"}},
+		{name: "fulltunnel-rules-exist", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			// A suppress rule of the administrator's, and a table rule
+			// left by a crash (its table is empty).
+			f.rules[unix.AF_INET] = slices.Insert(f.rules[unix.AF_INET], 1,
+				netlinkx.Rule{Family: unix.AF_INET, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: 0, Priority: 1000},
+				netlinkx.Rule{Family: unix.AF_INET, Not: true, FwMark: 51820, Table: 51820, SuppressPrefixlen: -1, Priority: 1001})
+		}, verbs: []string{"up", "down"}},
+		{name: "fulltunnel-rules-exist-rollback", conf: fullTunnelConf("PostUp = exit 3\n", "0.0.0.0/0"), setup: func(f *fakeHost) {
+			f.rules[unix.AF_INET] = slices.Insert(f.rules[unix.AF_INET], 1,
+				netlinkx.Rule{Family: unix.AF_INET, Table: unix.RT_TABLE_MAIN, SuppressPrefixlen: 0, Priority: 1000},
+				netlinkx.Rule{Family: unix.AF_INET, Not: true, FwMark: 51820, Table: 51820, SuppressPrefixlen: -1, Priority: 1001})
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-postup-fails", conf: fullTunnelConf("PostUp = echo about to fail; exit 7\nPostDown = echo should-not-run\n", "0.0.0.0/0"), verbs: []string{"up"}},
+		{name: "fulltunnel-firewall-fails", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.failOps["firewall nft ip wg-quick-wg0"] = errors.New("nftables: adding table ip wg-quick-wg0: operation not permitted")
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-firewall-fails-first", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.fwBackend = "iptables"
+			f.failOps["firewall iptables ip6 wg0"] = errors.New("ip6tables: program not found")
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-sysctl-read-only", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.failOps["sysctl"] = errors.New("setting net.ipv4.conf.all.src_valid_mark=1: /proc/sys is mounted read-only (as in many containers): read-only file system; set it where the container is made (docker run --sysctl net.ipv4.conf.all.src_valid_mark=1)")
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-no-policy-routing", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.noRules[unix.AF_INET] = syscall.EOPNOTSUPP
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-no-policy-routing-ipv6", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.noRules[unix.AF_INET6] = syscall.EAFNOSUPPORT
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-ipv6-disabled", conf: fullTunnelConf("", "0.0.0.0/0, ::/0"), setup: func(f *fakeHost) {
+			f.files["/proc/sys/net/ipv6/conf/wg0/disable_ipv6"] = "1\n"
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-no-ipv6", conf: fullTunnelConf("", "0.0.0.0/0, ::/0"), setup: func(f *fakeHost) {
+			delete(f.files, "/proc/sys/net/ipv6")
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-signal", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) {
+			f.cancelOn = "ip -4 rule add not fwmark 51820 table 51820"
+		}, verbs: []string{"up"}},
+		{name: "fulltunnel-down-link-gone", conf: fullTunnelConf("DNS = 10.0.0.53\n", "0.0.0.0/0, ::/0"), verbs: []string{"up", "rm-link", "down", "down"}},
+		{name: "fulltunnel-down-link-gone-iptables", conf: "ref:fulltunnel-nft", setup: func(f *fakeHost) { f.fwBackend = "iptables" }, verbs: []string{"up", "rm-link", "down"}},
 		{name: "signal-mid-up", conf: withIface("DNS = 10.0.0.53\n"), setup: func(f *fakeHost) {
 			f.cancelOn = "ip -4 address add 10.0.0.1/24 dev wg0"
 		}, verbs: []string{"up"}},
@@ -234,6 +313,10 @@ func TestPlans(t *testing.T) {
 			l := loadText(t, text)
 			var b strings.Builder
 			for _, v := range c.verbs {
+				if v == "rm-link" {
+					b.WriteString(f.removeLink("wg0"))
+					continue
+				}
 				out, _ := runVerb(t, f, l, v)
 				b.WriteString(out)
 				f.cancelOn = ""
@@ -283,6 +366,8 @@ func TestReferenceTraces(t *testing.T) {
 		{name: "mtu-auto-no-endpoint", setup: func(f *fakeHost) { f.link("eth0").MTU = 1400 }, verbs: []string{"up", "down"}},
 		{name: "ipv6", verbs: []string{"up", "down"}},
 		{name: "dns", verbs: []string{"up", "save", "down"}},
+		{name: "fulltunnel-nft", verbs: []string{"up", "down"}},
+		{name: "fulltunnel-iptables", setup: func(f *fakeHost) { f.fwBackend = "iptables" }, verbs: []string{"up", "down"}},
 		{name: "saveconfig", between: func(t *testing.T, f *fakeHost) {
 			// wg set wg0 listen-port 51999 peer C allowed-ips 10.0.0.3/32,192.168.50.0/24 persistent-keepalive 15
 			// ip addr add 10.0.0.100/24 dev wg0
@@ -313,6 +398,8 @@ func TestReferenceTraces(t *testing.T) {
 					t.Fatal(err)
 				}
 				want, got := traceLines(string(ref)), traceLines(f.stderr.String())
+				// On purpose: we set back the src_valid_mark we set.
+				got = slices.DeleteFunc(got, func(l string) bool { return l == "[#] sysctl -q net.ipv4.conf.all.src_valid_mark=0" && v == "down" })
 				if strings.Join(want, "\n") != strings.Join(got, "\n") {
 					t.Errorf("%s: trace differs from the reference's:\n--- reference\n%s\n--- ours\n%s", v, strings.Join(want, "\n"), strings.Join(got, "\n"))
 				}
@@ -337,4 +424,86 @@ func TestReferenceTraces(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReferencePayloads: the firewall input of our up (nft, then
+// iptables) is the reference's (fulltunnel-payloads), but for the
+// anti-spoofing rule of the IPv6 link-local address its TUN device had and
+// ours has not. (The removal payloads are internal/firewall's, tested
+// there against the same capture.)
+func TestReferencePayloads(t *testing.T) {
+	f := newFakeHost()
+	l := loadText(t, refConf(t, "fulltunnel-payloads"))
+	for _, c := range []struct{ backend, capture string }{{"nftables", "A-nft-payloads.txt"}, {"iptables", "A-iptables-payloads.txt"}} {
+		data, err := os.ReadFile(filepath.Join(refDir, "fulltunnel-payloads", c.capture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// "### CMD", then the input through cat -A (a "$" ends each line).
+		var want []string
+		for _, block := range strings.Split(string(data), "### ")[1:] {
+			var b strings.Builder
+			for line := range strings.SplitAfterSeq(strings.ReplaceAll(block, "$\n", "\n"), "\n") {
+				if !strings.Contains(line, "fe80::") {
+					b.WriteString(line)
+				}
+			}
+			want = append(want, b.String())
+		}
+		f.fwBackend = c.backend
+		var ops []FirewallOp
+		sys := f.sys()
+		sys.Firewall = recordingFirewall{Firewall: sys.Firewall, ops: &ops}
+		if code := Up(context.Background(), sys, l); code != 0 {
+			t.Fatalf("%s: up: exit %d\n%s", c.backend, code, f.stderr.String())
+		}
+		var got []string
+		for _, op := range ops {
+			got = append(got, op.Line+"\n"+op.Payload)
+		}
+		if len(got) != 2 || len(want) < 2 || got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("%s: up's firewall input differs:\n--- reference\n%s--- ours\n%s", c.backend, strings.Join(want[:min(2, len(want))], ""), strings.Join(got, ""))
+		}
+		if code := Down(context.Background(), f.sys(), l); code != 0 {
+			t.Fatalf("%s: down: exit %d", c.backend, code)
+		}
+	}
+}
+
+// recordingFirewall notes every firewall step planned.
+type recordingFirewall struct {
+	Firewall
+	ops *[]FirewallOp
+}
+
+func (r recordingFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error) {
+	op, err := r.Firewall.PlanInstall(ctx, s)
+	*r.ops = append(*r.ops, op)
+	return op, err
+}
+
+// TestFullTunnelTwoInterfaces: a second full tunnel gets the next table;
+// the first one's down leaves the suppress rule the second still needs
+// (before the second's table rule), the last one's down removes it and sets
+// src_valid_mark back.
+func TestFullTunnelTwoInterfaces(t *testing.T) {
+	f := newFakeHost()
+	l0 := loadNamed(t, "wg0", fullTunnelConf("", "0.0.0.0/0, ::/0"))
+	l1 := loadNamed(t, "wg1", strings.Replace(strings.Replace(fullTunnelConf("", "0.0.0.0/0, ::/0"), "10.0.0.2/32, fd00::2/128", "10.1.0.2/32, fd01::2/128", 1), "192.0.2.2:", "192.0.2.3:", 1))
+	before := f.state()
+	var b strings.Builder
+	for _, step := range []struct {
+		l    *Loaded
+		verb string
+	}{{l0, "up"}, {l1, "up"}, {l0, "down"}, {l1, "down"}} {
+		out, code := runVerb(t, f, step.l, step.verb)
+		if code != 0 {
+			t.Errorf("%s %s: exit %d", step.verb, step.l.Interface, code)
+		}
+		fmt.Fprintf(&b, "#### %s %s\n%s== state\n%s\n", step.verb, step.l.Interface, out, f.state())
+	}
+	if after := f.state(); after != before {
+		t.Errorf("state after differs from before:\n%s", lineDiff(before, after))
+	}
+	golden(t, "fulltunnel-two-interfaces", b.String())
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -30,6 +31,33 @@ type Devices interface {
 	Interfaces() ([]string, error)
 	Device(name string) (*conf.Device, error)
 	Configure(name string, cfg *conf.Config) error
+}
+
+// Firewall is the full tunnel's guard rules and the
+// net.ipv4.conf.all.src_valid_mark sysctl (internal/firewall on the real
+// machine). Each change is planned as a FirewallOp whose Line is the
+// reference's command for it.
+type Firewall interface {
+	// PlanInstall plans the installation of one family's rules.
+	PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error)
+	// PlanRemove plans the removal of every rule of iface, of both kinds,
+	// found by name and marker; none when there is nothing to remove.
+	PlanRemove(ctx context.Context, iface string) ([]FirewallOp, error)
+	// Marks lists the fwmarks iface's rules save into conntrack.
+	Marks(ctx context.Context, iface string) ([]uint32, error)
+	// EnableSrcValidMark plans setting the sysctl to 1 (recording the
+	// former value for iface); nil when it is 1 already.
+	EnableSrcValidMark(iface string) (*FirewallOp, error)
+	// RestoreSrcValidMark plans setting the sysctl back to the recorded
+	// value; nil when there is no record or another full tunnel remains.
+	RestoreSrcValidMark(ctx context.Context, iface string) (*FirewallOp, error)
+}
+
+// FirewallOp is one planned firewall or sysctl change.
+type FirewallOp struct {
+	Line    string // the reference's command, e.g. "nft -f /dev/fd/63"
+	Payload string // what the reference feeds that command
+	Do      func(ctx context.Context) error
 }
 
 // Userspace starts and stops userspace devices.
@@ -78,6 +106,7 @@ type Sys struct {
 	Userspace Userspace
 	Exec      Exec
 	Files     Files
+	Firewall  Firewall
 	// WriteFile writes a file atomically (save); nil means WriteAtomic.
 	WriteFile func(path string, data []byte) error
 	// Lock takes the per-interface lock; nil means no locking (tests).

@@ -23,9 +23,6 @@ const fallbackNotice = "[!] Missing WireGuard kernel module. Falling back to slo
 // sys.Stderr; a failure, or a signal (ctx done), undoes what was done, in
 // the order of the reference's del_if, and leaves the host as it was.
 func Up(ctx context.Context, sys *Sys, l *Loaded) int {
-	if err := refuseFullTunnel(l); err != nil {
-		return die(sys, err)
-	}
 	lock, err := sys.lock(l.Interface, "up")
 	if err != nil {
 		return die(sys, err)
@@ -246,13 +243,25 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 		return err
 	}
 	auto := i.Table == "" || i.Table == conf.TableAuto
+	var prefixes []netip.Prefix
+	for _, text := range allowedIPs(dev) {
+		if p, err := netip.ParsePrefix(text); err == nil {
+			prefixes = append(prefixes, p)
+		}
+	}
+	if auto {
+		for _, p := range prefixes {
+			if p.Bits() == 0 {
+				if err := canRouteDefault(sys, l.Interface, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	ft := &fullTunnel{}
 	var link netlinkx.Link
 	main := map[int][]netlinkx.Route{} // one dump of the main table per family
-	for _, text := range allowedIPs(dev) {
-		p, err := netip.ParsePrefix(text)
-		if err != nil {
-			continue
-		}
+	for _, p := range prefixes {
 		if !auto {
 			op := netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: i.TableID}
 			if err := r.do(ctx, applyStep(sys, op, nil)); err != nil {
@@ -261,7 +270,7 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 			continue
 		}
 		if p.Bits() == 0 {
-			if err := runAll(ctx, r, fullTunnelSteps(sys, l, p)); err != nil {
+			if err := addDefault(ctx, sys, r, l, ft, p); err != nil {
 				return err
 			}
 			continue
