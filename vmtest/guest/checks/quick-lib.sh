@@ -93,22 +93,29 @@ scenario() {
 	esac
 	side ref "$case" "$d/ref" ra rb
 	mkdir -p "$OUT/quick" && cp -r "$d" "$OUT/quick/"
+	# Two documented differences in the state: the record of the
+	# src_valid_mark value we found (/run/wireguard/src_valid_mark.INODE,
+	# so that a later down can set it back), and down setting it back (the
+	# reference leaves it at 1).
 	local s
+	for s in up-a up-b post-a post-b; do
+		grep -v '^src_valid_mark\.[0-9]*$' "$d/ours/$s/state.txt" > "$d/ours/$s.cmp"
+	done
 	for s in up-a up-b; do
-		expect "$n: host state ($s) as the reference's" "$d/ours/$s/state.txt" "$d/ref/$s/state.txt"
+		expect "$n: host state ($s) as the reference's" "$d/ours/$s.cmp" "$d/ref/$s/state.txt"
 	done
 	if is_stub "$d/ours/A-down.err" "$d/ours/B-down.err"; then
 		pending "$n: down" "our wg-quick down is not implemented yet"
 		return
 	fi
-	for s in post-a post-b; do
-		expect "$n: host state ($s) as the reference's" "$d/ours/$s/state.txt" "$d/ref/$s/state.txt"
-	done
-	# down restores what up found; only src_valid_mark stays set, as the
-	# reference leaves it (checked against the reference above).
 	for s in a b; do
-		grep -vx '[01]' "$d/ours/post-$s/state.txt" > "$d/ours/post-$s.cmp"
-		grep -vx '[01]' "$d/ours/pre-$s/state.txt" > "$d/ours/pre-$s.cmp"
-		expect "$n: down ($s) leaves the host as up found it" "$d/ours/post-$s.cmp" "$d/ours/pre-$s.cmp"
+		# what the reference leaves, but src_valid_mark as up found it
+		awk -v pre="$(grep -x '[01]' "$d/ours/pre-$s/state.txt")" '/^[01]$/ { print pre; next } { print }' \
+			"$d/ref/post-$s/state.txt" > "$d/ref/post-$s.want"
+		expect "$n: host state (post-$s) as the reference's" "$d/ours/post-$s.cmp" "$d/ref/post-$s.want"
+	done
+	# down restores exactly what up found, src_valid_mark included.
+	for s in a b; do
+		expect "$n: down ($s) leaves the host as up found it" "$d/ours/post-$s/state.txt" "$d/ours/pre-$s/state.txt"
 	done
 }
