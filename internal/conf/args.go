@@ -85,7 +85,7 @@ func ParseSetArgs(args []string, opts *Options) (*Config, error) {
 			}
 			peer.PresharedKey = &k
 		default:
-			return nil, fail(fmt.Errorf("Invalid argument: %s", arg))
+			return nil, fail(fmt.Errorf("Invalid argument: %s", hideKey(arg)))
 		}
 		i += 2
 	}

@@ -45,10 +45,11 @@ func (e *Error) Error() string {
 	return e.Msg
 }
 
-// printable makes a line safe to show in a message: ASCII control bytes and
-// bytes that are not UTF-8 are shown as \xNN; everything else is kept.
+// printable makes a line safe to show in a message: ASCII control bytes,
+// bytes that are not UTF-8 and the invisible byte order mark (U+FEFF) are
+// shown as \xNN; everything else is kept.
 func printable(s string) string {
-	ok := utf8.ValidString(s)
+	ok := utf8.ValidString(s) && !strings.ContainsRune(s, bom)
 	for i := 0; ok && i < len(s); i++ {
 		if s[i] < 0x20 || s[i] == 0x7f {
 			ok = false
@@ -60,14 +61,38 @@ func printable(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
 		r, n := utf8.DecodeRuneInString(s)
-		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f {
-			fmt.Fprintf(&b, "\\x%02x", s[0])
+		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f || r == bom {
+			for i := range n {
+				fmt.Fprintf(&b, "\\x%02x", s[i])
+			}
 		} else {
 			b.WriteString(s[:n])
 		}
 		s = s[n:]
 	}
 	return b.String()
+}
+
+const bom = '\ufeff'
+
+// hideKey is what messages show of a line or argument that may hold a
+// key: the value after the first '=' is replaced by "(hidden)" when it
+// reads as a key or when the name before it says "key" (PrivateKey in a
+// [Peer], PresharedKey in [Interface], a misspelt PrivateKye = KEY), and a
+// whole word that reads as a key is hidden too. Such a line is refused,
+// but its key is still a secret: the line number says where it is.
+func hideKey(s string) string {
+	if _, err := ParseKey(s); err == nil {
+		return "(hidden)"
+	}
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || value == "" {
+		return s
+	}
+	if _, err := ParseKey(value); err == nil || strings.Contains(strings.ToLower(name), "key") {
+		return name + "=(hidden)"
+	}
+	return s
 }
 
 // wgParser is the wg grammar (config.c's config_read_line and friends).
@@ -132,7 +157,7 @@ func keyValue(line, key string) (string, bool) {
 type lineUnrecognized string
 
 func (l lineUnrecognized) Error() string {
-	return fmt.Sprintf("Line unrecognized: `%s'", printable(string(l)))
+	return fmt.Sprintf("Line unrecognized: `%s'", printable(hideKey(string(l))))
 }
 
 // line handles one raw line: cut at '#', drop all whitespace, then match.
