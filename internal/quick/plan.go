@@ -77,6 +77,7 @@ func (r *runner) do(ctx context.Context, s Step) (err error) {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	stepHook(false)
 	if s.Line != "" {
 		r.trace(s.Line)
 	}
@@ -91,6 +92,7 @@ func (r *runner) do(ctx context.Context, s Step) (err error) {
 	if s.Undo != nil {
 		r.undos = append(r.undos, *s.Undo)
 	}
+	stepHook(true)
 	return nil
 }
 
