@@ -1,0 +1,35 @@
+package conf
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestHideKey: a key in a line or argument that is refused is not shown.
+func TestHideKey(t *testing.T) {
+	const key = "kG5bG/8p/fVgKHmI2EaudSOvnx7qz1jj4ygEYKPZYH8="
+	for in, want := range map[string]string{
+		"PrivateKey=" + key:       "PrivateKey=(hidden)",
+		"PresharedKey=" + key:     "PresharedKey=(hidden)",
+		"PrivateKye=" + key:       "PrivateKye=(hidden)",
+		"privatekey=" + key[:40]:  "privatekey=(hidden)",
+		key:                       "(hidden)",
+		"Foo=bar":                 "Foo=bar",
+		"ListenPort=" + key[:10]:  "ListenPort=" + key[:10],
+		"[Interface]":             "[Interface]",
+		"AllowedIPs=":             "AllowedIPs=",
+		"Endpoint=" + key + ":10": "Endpoint=" + key + ":10", // not a key: shown
+	} {
+		if got := hideKey(in); got != want {
+			t.Errorf("hideKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	_, err := Parse("x.conf", []byte("[Peer]\nPublicKey = "+key+"\nPrivateKey = "+key+"\n"), &Options{})
+	if err == nil || strings.Contains(err.Error(), key) || err.Error() != "x.conf:3: Line unrecognized: `PrivateKey=(hidden)'" {
+		t.Errorf("error: %v", err)
+	}
+	_, err = ParseSetArgs([]string{"peer", key, key}, &Options{})
+	if err == nil || err.Error() != "Invalid argument: (hidden)" {
+		t.Errorf("error: %v", err)
+	}
+}
