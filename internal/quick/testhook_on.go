@@ -4,6 +4,7 @@ package quick
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,5 +56,11 @@ func stepHook(done bool) {
 	if hook.action == "stop" {
 		sig = syscall.SIGSTOP
 	}
-	syscall.Kill(os.Getpid(), sig)
+	// The signal goes to this thread (tgkill), which takes it on its way
+	// out of the system call: kill(getpid) could be taken by another
+	// thread, and the group stop reach this one only after it has run on
+	// (past the end of up, say).
+	runtime.LockOSThread()
+	syscall.Tgkill(os.Getpid(), syscall.Gettid(), sig)
+	runtime.UnlockOSThread()
 }
