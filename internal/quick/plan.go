@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"slices"
+
+	"github.com/gowg/wgtools/internal/crash"
 )
 
 // A Step is one change wg-quick makes: the line it prints before making it
@@ -83,7 +84,7 @@ func (r *runner) do(ctx context.Context, s Step) (err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fail(1, "internal error in `%s': %v\n%s", s.Line, p, debug.Stack())
+			err = fail(1, "internal error in `%s': %s", s.Line, crash.Describe(p))
 		}
 	}()
 	if err := s.Do(ctx); err != nil {
