@@ -19,6 +19,7 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	if err != nil {
 		return e.die("%s", err)
 	}
+	defer l.File.Config.Wipe()
 	ctx, stop := quick.WithSignals(context.Background())
 	defer stop()
 	sys, closeSys := quick.NewOSSys(quick.OSOptions{

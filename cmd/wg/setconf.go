@@ -47,6 +47,7 @@ func setconfMain(e *env, args []string) int {
 		}
 		return 1
 	}
+	defer cfg.Wipe()
 	name := ifaceName(args[1])
 	c := e.devices()
 	defer c.Close()

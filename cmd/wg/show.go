@@ -52,6 +52,7 @@ func showMain(e *env, args []string) int {
 				errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
 				continue
 			}
+			defer dev.Wipe()
 			if len(args) == 3 {
 				if !show.Field(out, dev, args[2], true) {
 					errorf("Invalid parameter: `%s'\n", args[2])
@@ -95,6 +96,7 @@ func showMain(e *env, args []string) int {
 		errorf("Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
+	defer dev.Wipe()
 	if len(args) == 3 {
 		if !show.Field(out, dev, args[2], false) {
 			errorf("Invalid parameter: `%s'\n", args[2])

@@ -132,7 +132,7 @@ func ReadKeyFile(path string, opts *Options) (Key, error) {
 			return Key{}, fmt.Errorf("getc: %s", Strerror(err))
 		}
 	}
-	k, err := ParseKey(string(buf[:]))
+	k, err := parseKey(buf[:])
 	if err != nil {
 		return Key{}, fmt.Errorf("%s (key file `%s')", err, path)
 	}
