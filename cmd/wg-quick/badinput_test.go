@@ -307,7 +307,10 @@ func TestBadInput(t *testing.T) {
 			t.Fatalf("two cases named %s", c.name)
 		}
 		seen[c.name] = true
-		t.Run(c.name, func(t *testing.T) { runBadCase(t, c) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each case has a host of its own
+			runBadCase(t, c)
+		})
 	}
 }
 

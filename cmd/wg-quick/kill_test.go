@@ -190,3 +190,56 @@ func lastLine(s string) string {
 	s = strings.TrimSuffix(s, "\n")
 	return s[strings.LastIndexByte(s, '\n')+1:]
 }
+
+// TestKillDownAtEveryStep: `wg-quick down` killed after each step in turn;
+// a second down brings the host back to its state before the up, and so
+// does an up (which cleans up first) followed by a down.
+func TestKillDownAtEveryStep(t *testing.T) {
+	testnet.Require(t)
+	a := killHost(t, killConfigs[0].conf, false)
+	before := fullState(t, a, "wg0")
+	if r, _ := hookedRun(t, a, "", "up", "wg0"); r.Code != 0 {
+		t.Fatalf("up: exit %d\n%s", r.Code, r.Stderr)
+	}
+	upState := fullState(t, a, "wg0")
+	n := 0
+	for ; n < 50; n++ {
+		hook := "kill:" + itoa(n)
+		r, killed := hookedRun(t, a, hook, "down", "wg0")
+		if !killed {
+			if r.Code != 0 {
+				t.Fatalf("down with %s: exit %d\n%s", hook, r.Code, r.Stderr)
+			}
+			diffState(t, "an uninterrupted down", before, waitState(t, a, before))
+			break
+		}
+		t.Logf("down killed after %d steps; its trace ends %q", n, lastLine(r.Stderr))
+		d, _ := hookedRun(t, a, "", "down", "wg0")
+		if d.Code != 0 {
+			t.Errorf("down after a down killed after %d steps: exit %d\n%s", n, d.Code, d.Stderr)
+		}
+		diffState(t, "down after a down killed after "+itoa(n)+" steps", before, waitState(t, a, before))
+		// Up again; killed again at the same point; then up, and down.
+		hookedRun(t, a, "", "up", "wg0")
+		if _, killed := hookedRun(t, a, hook, "down", "wg0"); !killed {
+			t.Fatalf("down with %s was not killed the second time", hook)
+		}
+		// Before down starts to remove (its PreDown hook, SaveConfig),
+		// its record says so and nothing of ours has changed: the
+		// interface is whole, and up finds it there.
+		changing := strings.HasPrefix(a.ReadFile("/run/wireguard/wg0.lock"), "down ")
+		u, _ := hookedRun(t, a, "", "up", "wg0")
+		switch {
+		case changing && (u.Code != 0 || !strings.HasPrefix(u.Stderr, "[!] Cleaning up `wg0' after an interrupted run (down ")):
+			t.Errorf("up after a down killed after %d steps: exit %d\n%s", n, u.Code, u.Stderr)
+		case !changing && (u.Code != 1 || u.Stderr != "wg-quick: `wg0' already exists\n"):
+			t.Errorf("up after a down killed after %d steps, before it changed anything: exit %d\n%s", n, u.Code, u.Stderr)
+		}
+		if got := waitState(t, a, upState); got != upState {
+			t.Errorf("up after a down killed after %d steps: not the state of an up:\n%s", n, lineDiff(upState, got))
+		}
+	}
+	if n < 3 {
+		t.Errorf("down was killed at %d points only", n)
+	}
+}

@@ -131,7 +131,10 @@ func TestSecrets(t *testing.T) {
 		"wg-quick up wg0",   // already exists
 		"wg-quick save wg0", // writes keys to the file, prints none
 	} {
-		s.check(false, script)
+		r := s.check(false, script)
+		if strings.Contains(script, "/run/keys/open") && r.Stderr != "Warning: `/run/keys/open' is world accessible\n" {
+			t.Errorf("%s: %q, want the world-accessible warning", script, r.Stderr)
+		}
 	}
 	if mode := fileMode(t, a, confPath); mode != 0o600 {
 		t.Errorf("the saved configuration has mode %o", mode)
