@@ -18,7 +18,10 @@ func TestHideKey(t *testing.T) {
 		"ListenPort=" + key[:10]:  "ListenPort=" + key[:10],
 		"[Interface]":             "[Interface]",
 		"AllowedIPs=":             "AllowedIPs=",
-		"Endpoint=" + key + ":10": "Endpoint=" + key + ":10", // not a key: shown
+		"Endpoint=" + key + ":10": "Endpoint=(hidden):10",
+		key + "0":                 "(hidden)0", // found by FuzzCommandLine
+		"x" + key + "x":           "x(hidden)x",
+		key[:43] + "x":            key[:43] + "x", // not a key: shown
 	} {
 		if got := hideKey(in); got != want {
 			t.Errorf("hideKey(%q) = %q, want %q", in, got, want)

@@ -3,6 +3,7 @@ package conf
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -76,24 +77,26 @@ func printable(s string) string {
 const bom = '\ufeff'
 
 // hideKey is what messages show of a line or argument that may hold a
-// key: the value after the first '=' is replaced by "(hidden)" when it
-// reads as a key or when the name before it says "key" (PrivateKey in a
-// [Peer], PresharedKey in [Interface], a misspelt PrivateKye = KEY), and a
-// whole word that reads as a key is hidden too. Such a line is refused,
-// but its key is still a secret: the line number says where it is.
+// key: the value after the first '=' is replaced by "(hidden)" when the
+// name before it says "key" (PrivateKey in a [Peer], PresharedKey in
+// [Interface]), and so is anything in it that reads as a key (a misspelt
+// PrivateKye = KEY, a key pasted alone with a stray character). Such a
+// line is refused, but its key is still a secret: the line number says
+// where it is.
 func hideKey(s string) string {
-	if _, err := ParseKey(s); err == nil {
-		return "(hidden)"
+	if name, value, ok := strings.Cut(s, "="); ok && value != "" && strings.Contains(strings.ToLower(name), "key") {
+		s = name + "=(hidden)"
 	}
-	name, value, ok := strings.Cut(s, "=")
-	if !ok || value == "" {
-		return s
-	}
-	if _, err := ParseKey(value); err == nil || strings.Contains(strings.ToLower(name), "key") {
-		return name + "=(hidden)"
-	}
-	return s
+	return keyLike.ReplaceAllStringFunc(s, func(m string) string {
+		if _, err := ParseKey(m); err == nil {
+			return "(hidden)"
+		}
+		return m
+	})
 }
+
+// keyLike is the shape of a key in base64 (ParseKey decides).
+var keyLike = regexp.MustCompile(`[A-Za-z0-9+/]{43}=`)
 
 // wgParser is the wg grammar (config.c's config_read_line and friends).
 type wgParser struct {
