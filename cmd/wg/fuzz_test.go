@@ -37,6 +37,9 @@ func FuzzCommandLine(f *testing.F) {
 		f.Fatal(err)
 	}
 	devSecrets := hexKeysAsBase64(string(tmpl), "private_key=", "preshared_key=")
+	// The device's public keys are printed: a file that calls one of them
+	// a private key does not make it secret.
+	public := hexKeysAsBase64(string(tmpl), "public_key=")
 	runDir := f.TempDir()
 	// A name no kernel interface has: should a request ever miss the
 	// socket, it cannot reach a real device.
@@ -82,7 +85,7 @@ func FuzzCommandLine(f *testing.F) {
 		if asksForKeys(args) {
 			return
 		}
-		for _, k := range append(devSecrets, fileSecrets(file)...) {
+		for _, k := range append(devSecrets, fileSecrets(file, public)...) {
 			if strings.Contains(out, k) {
 				t.Fatalf("%q printed the key %q (of the device or the file):\n%s", args, k, out)
 			}
@@ -151,10 +154,10 @@ func hexKeysAsBase64(reply string, prefixes ...string) []string {
 
 var secretLine = regexp.MustCompile(`(?i)^(private|preshared)[a-z]*key[a-z]*=`)
 
-// fileSecrets are the values (16 bytes or more) of the fuzzed file's lines
-// whose key names a private or preshared key, as wg's parser reads them
-// (comments cut, whitespace removed).
-func fileSecrets(file []byte) []string {
+// fileSecrets are the keys given as values of the fuzzed file's lines
+// whose name is a private or preshared key, as wg's parser reads them
+// (comments cut, whitespace removed), but for the public keys listed.
+func fileSecrets(file []byte, public []string) []string {
 	var out []string
 	for l := range strings.SplitSeq(string(file), "\n") {
 		if i := strings.IndexByte(l, '#'); i >= 0 {
@@ -166,8 +169,11 @@ func fileSecrets(file []byte) []string {
 			}
 			return r
 		}, l)
-		if loc := secretLine.FindStringIndex(l); loc != nil && len(l)-loc[1] >= 16 {
-			out = append(out, l[loc[1]:])
+		if loc := secretLine.FindStringIndex(l); loc != nil {
+			v := l[loc[1]:]
+			if _, err := conf.ParseKey(v); err == nil && !slices.Contains(public, v) {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -223,7 +229,7 @@ func TestFuzzSecretsFound(t *testing.T) {
 	if _, err := hex.DecodeString(keys[1]); err != nil {
 		t.Errorf("not hex: %q", keys[1])
 	}
-	if got := fileSecrets([]byte("[Peer]\nPrivate Key = " + aPriv + " # x\npresharedkey=short\n")); !slices.Equal(got, []string{aPriv}) {
+	if got := fileSecrets([]byte("[Peer]\nPrivate Key = "+aPriv+" # x\npresharedkey=short\nPrivateKey="+p1+"\n"), []string{p1}); !slices.Equal(got, []string{aPriv}) {
 		t.Errorf("fileSecrets: %q", got)
 	}
 }

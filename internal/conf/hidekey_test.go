@@ -31,6 +31,19 @@ func TestHideKey(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), key) || err.Error() != "x.conf:3: Line unrecognized: `PrivateKey=(hidden)'" {
 		t.Errorf("error: %v", err)
 	}
+	// A key where an address, port, endpoint or mark goes (one without
+	// '/', which would cut an allowed IP short).
+	const psk = "yqIu1+V9Je59NPVR4cjW9FaUZ+hDk9w5pI8ACuBBzlE="
+	for _, text := range []string{"[Peer]\nPublicKey = " + key + "\nAllowedIPs = " + psk, "[Peer]\nPublicKey = " + key + "\nEndpoint = " + psk,
+		"[Interface]\nListenPort = " + psk, "[Interface]\nFwMark = " + psk} {
+		if _, err := Parse("x.conf", []byte(text), &Options{}); err == nil || strings.Contains(err.Error(), psk) || !strings.Contains(err.Error(), "(hidden)") {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+	_, err = ParseSetArgs([]string{"peer", key, "allowed-ips", psk}, &Options{})
+	if err == nil || err.Error() != "Unable to parse IP address: `(hidden)'" {
+		t.Errorf("error: %v", err)
+	}
 	_, err = ParseSetArgs([]string{"peer", key, key}, &Options{})
 	if err == nil || err.Error() != "Invalid argument: (hidden)" {
 		t.Errorf("error: %v", err)

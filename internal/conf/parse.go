@@ -36,14 +36,18 @@ type Error struct {
 	Stage Stage
 }
 
+// Error is the message with its place. Anything in it that reads as a
+// key (a key pasted where an address, port or endpoint goes) is shown as
+// "(hidden)".
 func (e *Error) Error() string {
+	msg := hideKeys(e.Msg)
 	switch {
 	case e.File != "" && e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
 	case e.File != "":
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", e.File, msg)
 	}
-	return e.Msg
+	return msg
 }
 
 // printable makes a line safe to show in a message: ASCII control bytes,
@@ -86,6 +90,14 @@ const bom = '\ufeff'
 func hideKey(s string) string {
 	if name, value, ok := strings.Cut(s, "="); ok && value != "" && strings.Contains(strings.ToLower(name), "key") {
 		s = name + "=(hidden)"
+	}
+	return hideKeys(s)
+}
+
+// hideKeys replaces everything in s that reads as a key with "(hidden)".
+func hideKeys(s string) string {
+	if len(s) < 44 {
+		return s
 	}
 	return keyLike.ReplaceAllStringFunc(s, func(m string) string {
 		if _, err := ParseKey(m); err == nil {
