@@ -18,8 +18,8 @@ import (
 )
 
 // FuzzCommandLine runs the whole of wg in process, as wireguard-tools'
-// fuzz/cmd.c does: the argument vector comes from the fuzzer (NUL
-// separated), the interface of show, showconf, set, setconf, addconf and
+// fuzz/cmd.c does: the arguments come from the fuzzer (NUL separated; the
+// first, the program's name, is always "wg"), the interface of show, showconf, set, setconf, addconf and
 // syncconf is replaced by a fake userspace device's (a UAPI socket in a
 // temporary directory, answering get with a canned device and recording
 // sets: nothing on the machine is changed), pubkey's stdin and the
@@ -70,7 +70,7 @@ func FuzzCommandLine(f *testing.F) {
 		}
 		var stdout, stderr bytes.Buffer
 		e := &env{
-			prog: args[0], stdin: bytes.NewReader(stdin), stdout: &stdout, stderr: &stderr,
+			prog: "wg", stdin: bytes.NewReader(stdin), stdout: &stdout, stderr: &stderr,
 			lookupEnv: func(string) (string, bool) { return "", false },
 			devices:   func() *wgdev.Client { return wgdev.NewWithRunDir(runDir) },
 			now:       clock,
@@ -104,9 +104,12 @@ func fuzzArgs(argv []byte, name, dir string) []string {
 			args = append(args, string(w))
 		}
 	}
+	// The first word is the program's name, which is "wg": it is printed
+	// in usage lines, and is nobody's input.
 	if len(args) == 0 {
 		args = []string{"wg"}
 	}
+	args[0] = "wg"
 	if len(args) > 2 && slices.Contains([]string{"show", "showconf", "set", "setconf", "addconf", "syncconf"}, args[1]) {
 		args[2] = name
 		if args[1] != "show" && args[1] != "showconf" && args[1] != "set" && len(args) > 3 {
