@@ -187,6 +187,8 @@ func quickCases() []badCase {
 			want: "wg-quick: The config file must be a valid interface name, followed by .conf\n"},
 		{name: "missing-config", what: "no /etc/wireguard/nosuch.conf", tool: "wg-quick", args: []string{"up", "nosuch"}, code: 1,
 			want: "wg-quick: `/etc/wireguard/nosuch.conf' does not exist\n"},
+		{name: "argument-is-a-key", what: "the private key given instead of an interface (not echoed)", tool: "wg-quick", args: []string{"up", relOtherPriv}, code: 1,
+			want: "wg-quick: `(hidden)' does not exist\n", secret: relOtherPriv},
 		{name: "interface-exists", what: "a (veth) link named wg0 exists", tool: "wg-quick", conf: goodLines, setup: func(t *testing.T, h *testnet.Host) {
 			h.MustRun("ip", "link", "add", "wg0", "type", "veth", "peer", "name", "wg0p")
 		}, code: 1, want: "wg-quick: `wg0' already exists\n"},
@@ -232,6 +234,8 @@ func wgCases() []badCase {
 	badPub := relPeerPub[:20] + "?" + relPeerPub[21:]
 	return []badCase{
 		set("wg-invalid-subcommand", "`wg bogus'", []string{"bogus"}, 1, "Invalid subcommand: `bogus'\n{WGUSAGE}"),
+		withSecret(set("wg-subcommand-is-a-key", "a key given as the subcommand (not echoed)", []string{relOtherPriv}, 1, "Invalid subcommand: `(hidden)'\n{WGUSAGE}"), relOtherPriv),
+		withSecret(set("wg-show-field-is-a-key", "a key given as the field of show (not echoed)", []string{"show", "wg0", relOtherPriv}, 1, "Invalid parameter: `(hidden)'\nUsage: wg show { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"), relOtherPriv),
 		set("wg-show-bad-field", "`wg show wg0 bogus'", []string{"show", "wg0", "bogus"}, 1, "Invalid parameter: `bogus'\nUsage: wg show { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"),
 		set("wg-show-too-many", "`wg show a b c'", []string{"show", "a", "b", "c"}, 1, "Usage: wg show { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"),
 		set("wg-show-missing", "`wg show nosuch'", []string{"show", "nosuch"}, 1, "Unable to access interface: {NODEV}\n"),

@@ -108,7 +108,7 @@ func run(e *env, args []string) int {
 			return c.run(e, args[1:])
 		}
 	}
-	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", args[1])
+	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", conf.HideKeys(args[1]))
 	usage(e, e.stderr)
 	return 1
 }

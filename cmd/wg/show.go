@@ -55,7 +55,7 @@ func showMain(e *env, args []string) int {
 			defer dev.Wipe()
 			if len(args) == 3 {
 				if !show.Field(out, dev, args[2], true) {
-					errorf("Invalid parameter: `%s'\n", args[2])
+					errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
 					usage()
 					return 1
 				}
@@ -99,7 +99,7 @@ func showMain(e *env, args []string) int {
 	defer dev.Wipe()
 	if len(args) == 3 {
 		if !show.Field(out, dev, args[2], false) {
-			errorf("Invalid parameter: `%s'\n", args[2])
+			errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
 			usage()
 			return 1
 		}

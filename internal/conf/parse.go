@@ -94,6 +94,10 @@ func hideKey(s string) string {
 	return hideKeys(s)
 }
 
+// HideKeys replaces everything in s that reads as a key with "(hidden)",
+// for messages that echo what the user typed.
+func HideKeys(s string) string { return hideKeys(s) }
+
 // hideKeys replaces everything in s that reads as a key with "(hidden)".
 func hideKeys(s string) string {
 	if len(s) < 44 {
