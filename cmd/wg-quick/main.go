@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gowg/wgtools/internal/crash"
 	"github.com/gowg/wgtools/internal/userspace"
 )
 
@@ -112,13 +113,8 @@ func main() {
 	os.Exit(runSafely(e, os.Args[1:]))
 }
 
-// runSafely is run with a panic turned into one line and status 1.
-func runSafely(e *env, args []string) (code int) {
-	defer func() {
-		if p := recover(); p != nil {
-			fmt.Fprintf(e.stderr, "%s: internal error: %v\n", e.prog, p)
-			code = 1
-		}
-	}()
-	return run(e, args)
+// runSafely is run with a panic turned into one line (without the
+// panic's value, which could hold part of the configuration) and status 1.
+func runSafely(e *env, args []string) int {
+	return crash.Guard(e.stderr, e.prog, func() int { return run(e, args) })
 }

@@ -22,6 +22,7 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	if err != nil {
 		return e.die("%s", err)
 	}
+	defer l.File.Config.Wipe()
 	backend := firewall.Auto
 	if up {
 		v, _ := e.lookupEnv(firewall.EnvBackend)

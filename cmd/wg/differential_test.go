@@ -37,9 +37,12 @@ var (
 )
 
 // agreedStderr removes what differs on purpose in messages: our FILE:LINE:
-// prefix, and the key that the reference echoes where we name its place.
+// prefix, the byte order mark's form, and the key that the reference echoes
+// where we name its place.
 func agreedStderr(s string) string {
 	s = ourLocation.ReplaceAllString(s, "")
+	// The byte order mark, which we show as its bytes.
+	s = strings.ReplaceAll(s, "\ufeff", `\xef\xbb\xbf`)
 	return keyEcho.ReplaceAllString(s, "Key is not the correct length or format")
 }
 

@@ -34,7 +34,7 @@ type fakeUAPI struct {
 
 // startFakeUAPI listens at path (as the test process sees it) until the
 // test ends; clock is its "now" (nil: the real time).
-func startFakeUAPI(t *testing.T, path, getTemplate string, errno int, clock func() time.Time) *fakeUAPI {
+func startFakeUAPI(t testing.TB, path, getTemplate string, errno int, clock func() time.Time) *fakeUAPI {
 	t.Helper()
 	os.Remove(path)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/crash"
 	"github.com/gowg/wgtools/internal/wgdev"
 )
 
@@ -107,7 +108,7 @@ func run(e *env, args []string) int {
 			return c.run(e, args[1:])
 		}
 	}
-	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", args[1])
+	fmt.Fprintf(e.stderr, "Invalid subcommand: `%s'\n", conf.HideKeys(args[1]))
 	usage(e, e.stderr)
 	return 1
 }
@@ -138,5 +139,10 @@ func main() {
 		devices:    wgdev.New,
 		now:        time.Now,
 	}
-	os.Exit(run(e, os.Args))
+	os.Exit(runSafely(e, os.Args))
+}
+
+// runSafely is run with a panic turned into one line and status 1.
+func runSafely(e *env, args []string) int {
+	return crash.Guard(e.stderr, e.prog, func() int { return run(e, args) })
 }

@@ -20,6 +20,7 @@ func setMain(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "%s\n", err)
 		return 1
 	}
+	defer cfg.Wipe()
 	c := e.devices()
 	defer c.Close()
 	if err := c.Configure(ifaceName(args[1]), cfg); err != nil {

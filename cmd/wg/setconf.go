@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/gowg/wgtools/internal/conf"
@@ -23,7 +24,7 @@ func setconfMain(e *env, args []string) int {
 		return 1
 	}
 	path := args[2]
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
 		var perr *os.PathError
 		if errors.As(err, &perr) {
@@ -32,6 +33,7 @@ func setconfMain(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "fopen: %s\n", conf.Strerror(err))
 		return 1
 	}
+	defer clear(data)
 	cfg, err := conf.Parse(path, data, e.parseOptions())
 	if err != nil {
 		fmt.Fprintf(e.stderr, "%s\n", err)
@@ -45,6 +47,7 @@ func setconfMain(e *env, args []string) int {
 		}
 		return 1
 	}
+	defer cfg.Wipe()
 	name := ifaceName(args[1])
 	c := e.devices()
 	defer c.Close()
@@ -67,4 +70,16 @@ func setconfMain(e *env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// readConfig reads a configuration file, but no more than one byte past
+// the parser's limit (conf.MaxFileSize): a wrong path (a disk image,
+// /dev/zero) is refused by the parser without filling memory.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, conf.MaxFileSize+1))
 }

@@ -52,9 +52,10 @@ func showMain(e *env, args []string) int {
 				errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
 				continue
 			}
+			defer dev.Wipe()
 			if len(args) == 3 {
 				if !show.Field(out, dev, args[2], true) {
-					errorf("Invalid parameter: `%s'\n", args[2])
+					errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
 					usage()
 					return 1
 				}
@@ -95,9 +96,10 @@ func showMain(e *env, args []string) int {
 		errorf("Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
+	defer dev.Wipe()
 	if len(args) == 3 {
 		if !show.Field(out, dev, args[2], false) {
-			errorf("Invalid parameter: `%s'\n", args[2])
+			errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
 			usage()
 			return 1
 		}

@@ -22,6 +22,7 @@ func showconfMain(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
+	defer dev.Wipe()
 	out := bufio.NewWriterSize(e.stdout, outBufferSize)
 	show.Showconf(out, dev)
 	out.Flush()

@@ -85,7 +85,7 @@ func ParseSetArgs(args []string, opts *Options) (*Config, error) {
 			}
 			peer.PresharedKey = &k
 		default:
-			return nil, fail(fmt.Errorf("Invalid argument: %s", arg))
+			return nil, fail(fmt.Errorf("Invalid argument: %s", hideKey(arg)))
 		}
 		i += 2
 	}
@@ -132,7 +132,7 @@ func ReadKeyFile(path string, opts *Options) (Key, error) {
 			return Key{}, fmt.Errorf("getc: %s", Strerror(err))
 		}
 	}
-	k, err := ParseKey(string(buf[:]))
+	k, err := parseKey(buf[:])
 	if err != nil {
 		return Key{}, fmt.Errorf("%s (key file `%s')", err, path)
 	}

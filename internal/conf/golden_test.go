@@ -105,6 +105,10 @@ var portWrapCases = map[string]string{
 	"set-peer-endpoint-port-65536-effect": "Port is out of range 0-65535: `10.99.0.2:65537'",
 	"set-peer-endpoint-port-range-r0":     "Port is out of range 0-65535: `10.99.0.2:65536'",
 	"set-peer-endpoint-port-range-r1":     "Port is out of range 0-65535: `10.99.0.2:65536'",
+	// Also deliberate: a key in a refused line is not echoed, and the
+	// invisible byte order mark is shown as its bytes.
+	"setconf-err-no-section": "Line unrecognized: `PrivateKey=(hidden)'",
+	"setconf-err-bom":        "Line unrecognized: `\\xef\\xbb\\xbf[Interface]'",
 }
 
 var locationPrefix = regexp.MustCompile(`^[^:]*\.conf:[0-9]+: `)

@@ -36,7 +36,11 @@ var base64Value = func() (t [256]int8) {
 // exactly 44 characters, the last one '=', the others from the standard
 // base64 alphabet, and the padding bits of the last data character zero (so
 // every key has exactly one accepted spelling).
-func ParseKey(s string) (Key, error) {
+func ParseKey(s string) (Key, error) { return parseKey(s) }
+
+// parseKey is ParseKey for a string or bytes (a key file's buffer, which
+// is wiped after: converting it to a string would leave a copy behind).
+func parseKey[T string | []byte](s T) (Key, error) {
 	var k Key
 	if len(s) != 44 || s[43] != '=' {
 		return k, errKeyFormat

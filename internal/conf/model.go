@@ -165,3 +165,31 @@ func ConfigOf(d *Device) *Config {
 	}
 	return c
 }
+
+// Wipe overwrites the secrets the configuration holds (the private key and
+// the peers' preshared keys) with zeros, once they have been used.
+func (c *Config) Wipe() {
+	if c == nil {
+		return
+	}
+	if c.Interface.PrivateKey != nil {
+		c.Interface.PrivateKey.Wipe()
+	}
+	for i := range c.Peers {
+		if c.Peers[i].PresharedKey != nil {
+			c.Peers[i].PresharedKey.Wipe()
+		}
+	}
+}
+
+// Wipe overwrites the device's private key and the peers' preshared keys
+// with zeros, once they have been shown.
+func (d *Device) Wipe() {
+	if d == nil {
+		return
+	}
+	d.PrivateKey.Wipe()
+	for i := range d.Peers {
+		d.Peers[i].PresharedKey.Wipe()
+	}
+}

@@ -3,6 +3,7 @@ package conf
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,20 +36,25 @@ type Error struct {
 	Stage Stage
 }
 
+// Error is the message with its place. Anything in it that reads as a
+// key (a key pasted where an address, port or endpoint goes) is shown as
+// "(hidden)".
 func (e *Error) Error() string {
+	msg := hideKeys(e.Msg)
 	switch {
 	case e.File != "" && e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
 	case e.File != "":
-		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+		return fmt.Sprintf("%s: %s", e.File, msg)
 	}
-	return e.Msg
+	return msg
 }
 
-// printable makes a line safe to show in a message: ASCII control bytes and
-// bytes that are not UTF-8 are shown as \xNN; everything else is kept.
+// printable makes a line safe to show in a message: ASCII control bytes,
+// bytes that are not UTF-8 and the invisible byte order mark (U+FEFF) are
+// shown as \xNN; everything else is kept.
 func printable(s string) string {
-	ok := utf8.ValidString(s)
+	ok := utf8.ValidString(s) && !strings.ContainsRune(s, bom)
 	for i := 0; ok && i < len(s); i++ {
 		if s[i] < 0x20 || s[i] == 0x7f {
 			ok = false
@@ -60,8 +66,10 @@ func printable(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
 		r, n := utf8.DecodeRuneInString(s)
-		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f {
-			fmt.Fprintf(&b, "\\x%02x", s[0])
+		if (r == utf8.RuneError && n == 1) || r < 0x20 || r == 0x7f || r == bom {
+			for i := range n {
+				fmt.Fprintf(&b, "\\x%02x", s[i])
+			}
 		} else {
 			b.WriteString(s[:n])
 		}
@@ -69,6 +77,42 @@ func printable(s string) string {
 	}
 	return b.String()
 }
+
+const bom = '\ufeff'
+
+// hideKey is what messages show of a line or argument that may hold a
+// key: the value after the first '=' is replaced by "(hidden)" when the
+// name before it says "key" (PrivateKey in a [Peer], PresharedKey in
+// [Interface]), and so is anything in it that reads as a key (a misspelt
+// PrivateKye = KEY, a key pasted alone with a stray character). Such a
+// line is refused, but its key is still a secret: the line number says
+// where it is.
+func hideKey(s string) string {
+	if name, value, ok := strings.Cut(s, "="); ok && value != "" && strings.Contains(strings.ToLower(name), "key") {
+		s = name + "=(hidden)"
+	}
+	return hideKeys(s)
+}
+
+// HideKeys replaces everything in s that reads as a key with "(hidden)",
+// for messages that echo what the user typed.
+func HideKeys(s string) string { return hideKeys(s) }
+
+// hideKeys replaces everything in s that reads as a key with "(hidden)".
+func hideKeys(s string) string {
+	if len(s) < 44 {
+		return s
+	}
+	return keyLike.ReplaceAllStringFunc(s, func(m string) string {
+		if _, err := ParseKey(m); err == nil {
+			return "(hidden)"
+		}
+		return m
+	})
+}
+
+// keyLike is the shape of a key in base64 (ParseKey decides).
+var keyLike = regexp.MustCompile(`[A-Za-z0-9+/]{43}=`)
 
 // wgParser is the wg grammar (config.c's config_read_line and friends).
 type wgParser struct {
@@ -132,7 +176,7 @@ func keyValue(line, key string) (string, bool) {
 type lineUnrecognized string
 
 func (l lineUnrecognized) Error() string {
-	return fmt.Sprintf("Line unrecognized: `%s'", printable(string(l)))
+	return fmt.Sprintf("Line unrecognized: `%s'", printable(hideKey(string(l))))
 }
 
 // line handles one raw line: cut at '#', drop all whitespace, then match.

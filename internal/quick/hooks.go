@@ -3,6 +3,8 @@ package quick
 import (
 	"context"
 	"strings"
+
+	"github.com/gowg/wgtools/internal/conf"
 )
 
 // hookScript runs the hook text held in the environment as the reference
@@ -18,7 +20,7 @@ func hookSteps(sys *Sys, l *Loaded, hooks []string) []Step {
 	for _, h := range hooks {
 		expanded := strings.ReplaceAll(h, "%i", l.Interface)
 		steps = append(steps, Step{
-			Line: expanded,
+			Line: hideSecrets(expanded, &l.File.Config),
 			Do: func(ctx context.Context) error {
 				return runHook(ctx, sys, l, expanded)
 			},
@@ -60,4 +62,28 @@ func runAll(ctx context.Context, r *runner, steps []Step) error {
 		}
 	}
 	return nil
+}
+
+// hideSecrets is a hook's trace line with the configuration's own private
+// and preshared keys (base64 or hex) shown as "(hidden)": a hook may carry
+// one (`wg set %i peer ... preshared-key <(echo KEY)`), and the trace goes
+// to logs. The hook itself runs with the keys.
+func hideSecrets(line string, c *conf.Config) string {
+	var keys []*conf.Key
+	if c.Interface.PrivateKey != nil {
+		keys = append(keys, c.Interface.PrivateKey)
+	}
+	for i := range c.Peers {
+		if c.Peers[i].PresharedKey != nil {
+			keys = append(keys, c.Peers[i].PresharedKey)
+		}
+	}
+	for _, k := range keys {
+		if k.IsZero() {
+			continue
+		}
+		line = strings.ReplaceAll(line, k.String(), "(hidden)")
+		line = strings.ReplaceAll(line, k.Hex(), "(hidden)")
+	}
+	return line
 }

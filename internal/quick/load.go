@@ -27,7 +27,7 @@ type Loaded struct {
 func Load(arg string, opts *conf.Options, warn func(string)) (*Loaded, error) {
 	path := conf.QuickConfigPath(arg)
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("`%s' does not exist", path)
+		return nil, fmt.Errorf("`%s' does not exist", conf.HideKeys(path))
 	}
 	iface, ok := conf.InterfaceFromConfigPath(path)
 	if !ok {

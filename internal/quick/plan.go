@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"slices"
+
+	"github.com/gowg/wgtools/internal/crash"
 )
 
 // A Step is one change wg-quick makes: the line it prints before making it
@@ -79,12 +80,13 @@ func (r *runner) do(ctx context.Context, s Step) (err error) {
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
+	stepHook(false)
 	if s.Line != "" {
 		r.trace(s.Line)
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fail(1, "internal error in `%s': %v\n%s", s.Line, p, debug.Stack())
+			err = fail(1, "internal error in `%s': %s", s.Line, crash.Describe(p))
 		}
 	}()
 	if err := s.Do(ctx); err != nil {
@@ -93,6 +95,7 @@ func (r *runner) do(ctx context.Context, s Step) (err error) {
 	if s.Undo != nil {
 		r.undos = append(r.undos, *s.Undo)
 	}
+	stepHook(true)
 	return nil
 }
 

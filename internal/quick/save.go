@@ -66,7 +66,7 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 		return nil, err
 	}
 	shown := conf.ConfigOf(dev)
-	dev.PrivateKey.Wipe()
+	dev.Wipe()
 	i.ListenPort, i.FwMark, i.PrivateKey = shown.Interface.ListenPort, shown.Interface.FwMark, shown.Interface.PrivateKey
 	out.Peers = shown.Peers
 	return &out, nil
@@ -79,9 +79,7 @@ func saveConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 		return err
 	}
 	text := []byte(cfg.FormatSaved())
-	if cfg.Interface.PrivateKey != nil {
-		cfg.Interface.PrivateKey.Wipe()
-	}
+	cfg.Wipe()
 	defer clear(text)
 	write := sys.WriteFile
 	if write == nil {

@@ -338,6 +338,11 @@ func (k *kernel) set(name string, cfg *conf.Config) error {
 	if err != nil {
 		return err
 	}
+	defer func() { // they hold the keys
+		for _, m := range msgs {
+			clear(m)
+		}
+	}()
 	for _, attrs := range msgs {
 		if _, err := k.execute(unix.WG_CMD_SET_DEVICE, netlink.Request|netlink.Acknowledge, attrs); err != nil {
 			return err

@@ -116,7 +116,9 @@ func uapiSet(path string, cfg *conf.Config) error {
 		return err
 	}
 	defer conn.Close()
-	_, werr := conn.Write(appendUAPISet(make([]byte, 0, uapiSetSize(cfg)), cfg))
+	req := appendUAPISet(make([]byte, 0, uapiSetSize(cfg)), cfg)
+	defer clear(req) // it holds the keys in hex
+	_, werr := conn.Write(req)
 	// A daemon that fails part way answers with its errno and hangs up,
 	// which can cut our write short: its answer is the better report.
 	r := bufio.NewReader(conn)
