@@ -463,11 +463,7 @@ func TestFullTunnelCases(t *testing.T) {
 	})
 	t.Run("down-link-deleted-iptables", func(t *testing.T) {
 		a, _ := ftHosts(t, ftConf("", "0.0.0.0/0, ::/0"))
-		// iptables makes its raw and mangle tables on first use, and they
-		// stay (that is iptables): start from a host that has them.
-		a.MustRun("sh", "-c", "for t in ip6tables iptables; do $t -t raw -A PREROUTING -j ACCEPT && $t -t raw -D PREROUTING -j ACCEPT && "+
-			"$t -t mangle -A POSTROUTING -j ACCEPT && $t -t mangle -D POSTROUTING -j ACCEPT && "+
-			"$t -t mangle -A PREROUTING -j ACCEPT && $t -t mangle -D PREROUTING -j ACCEPT || exit 1; done")
+		withIPTablesTables(t, a)
 		upDown(t, a, []string{"WG_QUICK_FIREWALL=iptables"}, "[#] iptables-restore -n\n", "[!] `wg0' no longer exists: removing what it left behind.\n"+ftDel+
 			"[#] iptables-restore -n\n[#] ip6tables-restore -n\n"+svmRestore, func() {
 			a.MustRun("ip", "link", "delete", "wg0")
@@ -508,4 +504,15 @@ func TestFullTunnelCases(t *testing.T) {
 			"set it where the container is made "+
 			"(docker run --sysctl net.ipv4.conf.all.src_valid_mark=1)\n[#] nft -f /dev/fd/63\n"+ftDel+"[#] ip link delete dev wg0\n")
 	})
+}
+
+// withIPTablesTables gives a host iptables' raw and mangle tables (both
+// families) as a host that ever used iptables has them: iptables makes
+// them on first use and they stay, with the reference as with us, so a
+// state compared before and after must start with them.
+func withIPTablesTables(t *testing.T, h *testnet.Host) {
+	t.Helper()
+	h.MustRun("sh", "-c", "for t in ip6tables iptables; do $t -t raw -A PREROUTING -j ACCEPT && $t -t raw -D PREROUTING -j ACCEPT && "+
+		"$t -t mangle -A POSTROUTING -j ACCEPT && $t -t mangle -D POSTROUTING -j ACCEPT && "+
+		"$t -t mangle -A PREROUTING -j ACCEPT && $t -t mangle -D PREROUTING -j ACCEPT || exit 1; done")
 }

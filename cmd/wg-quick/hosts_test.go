@@ -66,6 +66,7 @@ func TestHostsThatDiffer(t *testing.T) {
 		{name: "read-only-proc-sys/full-tunnel-src-valid-mark-unset", conf: hostFull4, setup: readOnlyProcSys("0"), code: -1,
 			want: "src_valid_mark"},
 		{name: "iptables-forced/full-tunnel", conf: hostFull, env: []string{"WG_QUICK_FIREWALL=iptables"},
+			setup: withIPTablesTables,
 			check: func(t *testing.T, h *testnet.Host) {
 				if out := h.MustRun("iptables-save", "-t", "raw"); !strings.Contains(out, `"wg-quick(8) rule for wg0"`) {
 					t.Errorf("no iptables rules:\n%s", out)
