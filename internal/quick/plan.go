@@ -7,6 +7,8 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+
+	"github.com/gowg/wgtools/internal/conf"
 )
 
 // A Step is one change wg-quick makes: the line it prints before making it
@@ -68,6 +70,9 @@ func fail(code int, format string, a ...any) *Failure {
 type runner struct {
 	stderr io.Writer
 	undos  []Undo
+	// dev is the device as up read it after configuring it (see
+	// runner.device).
+	dev *conf.Device
 }
 
 func (r *runner) trace(line string) { fmt.Fprintf(r.stderr, "[#] %s\n", line) }
