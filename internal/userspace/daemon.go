@@ -15,6 +15,10 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 )
 
+// uapiBacklog is the UAPI socket's listen backlog (the kernel caps it at
+// net.core.somaxconn, as it does for Go's own listeners).
+const uapiBacklog = 4096
+
 // DaemonMain runs the device whose TUN and UAPI descriptors were inherited
 // from Start; args are the arguments after DaemonArg (the interface name).
 // It returns the process's exit status.
@@ -49,6 +53,14 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	level, _ := lookupEnv("LOG_LEVEL")
 	logger := device.NewLogger(logLevel(level), fmt.Sprintf("(%s) ", name))
 	dev := device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	// The socket was made to listen by wg-quick, whose credentials its
+	// clients would see (SO_PEERCRED): listening again here makes them
+	// the daemon's, so that `wg-quick down` (userspace.Watch) finds and
+	// waits for this process, not for the long-gone wg-quick up.
+	if err := unix.Listen(uapiFD, uapiBacklog); err != nil {
+		dev.Close()
+		return fail("Failed to listen on uapi socket: %v", err)
+	}
 	uapi, err := ipc.UAPIListen(name, os.NewFile(uintptr(uapiFD), "uapi"))
 	if err != nil {
 		dev.Close()
