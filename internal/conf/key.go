@@ -1,12 +1,11 @@
 package conf
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-
-	"golang.org/x/crypto/curve25519"
 )
 
 // KeyLen is the length of a WireGuard key in bytes.
@@ -94,13 +93,16 @@ func (k Key) PublicKey() Key {
 	var pub Key
 	priv := k
 	clamp(&priv)
-	out, err := curve25519.X25519(priv[:], curve25519.Basepoint)
+	// One scalar multiplication by the base point (curve25519.X25519 with
+	// the base point would do two: crypto/ecdh computes the private key's
+	// public key when it is made, then the product).
+	sk, err := ecdh.X25519().NewPrivateKey(priv[:])
 	priv.Wipe()
 	if err != nil {
-		// Only a low-order result errors; the base point never gives one.
+		// Only a wrong length errors, and a Key has the right one.
 		return pub
 	}
-	copy(pub[:], out)
+	copy(pub[:], sk.PublicKey().Bytes())
 	return pub
 }
 

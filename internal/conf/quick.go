@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // File is a wg-quick configuration file: the model of all of it, and the
@@ -50,7 +51,7 @@ func quickWords(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
-var nameserverPattern = regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`)
+var nameserverPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`) })
 
 // quickKeys are the [Interface] keys wg-quick consumes.
 var quickKeys = map[string]bool{
@@ -117,7 +118,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			}
 		case "dns":
 			for _, w := range quickWords(value) {
-				if !nameserverPattern.MatchString(w) {
+				if !nameserverPattern().MatchString(w) {
 					if !opts.stripOnly() && !validSearchDomain(w) {
 						return nil, fail("DNS search domain is not a valid domain name: `%s'", printable(w))
 					}
