@@ -199,16 +199,19 @@ func (o *peerOrder) apply(req []byte) {
 		o.reindex()
 	}
 	var key string
-	var remove, updateOnly, inPeer bool
+	var remove, updateOnly, inPeer, removed bool
 	flush := func() {
 		if !inPeer {
 			return
 		}
 		switch {
 		case remove:
-			if o.has(key) {
-				o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == key })
-				o.reindex()
+			// Marked here and dropped once at the end: a syncconf
+			// removes hundreds of peers in one request.
+			if i, ok := o.pos[key]; ok {
+				o.keys[i] = ""
+				delete(o.pos, key)
+				removed = true
 			}
 		case !o.has(key) && !updateOnly:
 			o.pos[key] = len(o.keys)
@@ -231,6 +234,10 @@ func (o *peerOrder) apply(req []byte) {
 		}
 	}
 	flush()
+	if removed {
+		o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == "" })
+		o.reindex()
+	}
 }
 
 // keep drops every recorded peer not in present and appends the present
