@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -106,5 +107,17 @@ func TestRouteBatchSameAsSteps(t *testing.T) {
 				t.Errorf("no routes added:\n%s", want)
 			}
 		})
+	}
+}
+
+// TestAllowedIPText: the written-out filter is the reference's regular
+// expression.
+func TestAllowedIPText(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-z:.]+/[0-9]+$`)
+	for _, s := range []string{"10.0.0.1/32", "fd00::1/128", "::/0", "0.0.0.0/0", "(none)", "", "/", "a/", "/1",
+		"10.0.0.1/", "10.0.0.1/3x", "FD00::1/64", "::ffff:1.2.3.4/128", "a b/1", "x/1/2", "z.:9/007", "1.2.3.4/32\n"} {
+		if got, want := allowedIPText(s), re.MatchString(s); got != want {
+			t.Errorf("%q: %v, the expression says %v", s, got, want)
+		}
 	}
 }
