@@ -73,6 +73,7 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
 	errs := make(chan error, 1)
 	srv := newServer(dev)
+	srv.mem = newGovernor(lookupEnv)
 	go func() {
 		for {
 			c, err := uapi.Accept()
@@ -87,6 +88,7 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 		io.WriteString(ready, "ok\n")
 		ready.Close()
 	}
+	srv.mem.touch()
 	select {
 	case <-term:
 	case <-errs:

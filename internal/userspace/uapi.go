@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +30,8 @@ type configurator interface {
 type server struct {
 	dev configurator
 	mu  sync.Mutex
+	// mem, when set, is told of configuration requests.
+	mem *governor
 	// order holds the peers' public keys (lower-case hex, as in UAPI) in
 	// the order they were added.
 	order *peerOrder
@@ -129,12 +130,10 @@ func readRequest(r *bufio.Reader) ([]byte, error) {
 func (s *server) set(req []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Each wireguard-go peer holds about 17 KB of queues that stay live:
-	// adding thousands grows the heap by tens of megabytes, and the
-	// collector would run over it again and again while the request is
-	// applied (a sixth of the daemon's time for 5000 peers). It is off for
-	// the request and back on once it is applied.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// The collector is off while the request is applied (see governor).
+	if s.mem != nil {
+		defer s.mem.configuring()()
+	}
 	err := s.dev.IpcSetOperation(bytes.NewReader(req))
 	s.order.apply(req)
 	if err != nil {
