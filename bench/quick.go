@@ -12,7 +12,9 @@ import (
 // wireguard-go and with the newest standalone one, and ours with its
 // embedded device. After down, the next run waits for the device's daemon
 // to be gone (untimed: the reference's down returns before its daemon
-// exits, ours waits for it).
+// exits, ours waits for it). Issue 8's goals (up 40x faster, down in half
+// the time) are for 1000 peers and more; below, the kernel's deletion of
+// the TUN interface (about 15 ms here) is most of either down.
 func quickSection(s *Section) {
 	sizes := []int{10, 100, 1000, 5000}
 	if s.o.Quick {
@@ -72,7 +74,11 @@ func quickSection(s *Section) {
 		}
 		ups["ours"][n] = median(up[ours])
 		for i, b := range bs[:ours] {
-			s.Add(Row{Op: "wg-quick down", N: n, Ref: b.Label, RefV: median(down[i]).Seconds(), Ours: median(down[ours]).Seconds(), Unit: Seconds}.ratioGoal(0.5, true))
+			r := Row{Op: "wg-quick down", N: n, Ref: b.Label, RefV: median(down[i]).Seconds(), Ours: median(down[ours]).Seconds(), Unit: Seconds}
+			if n >= 1000 {
+				r = r.ratioGoal(0.5, true)
+			}
+			s.Add(r)
 		}
 	}
 	// How up grows: the cost per peer at each size.
