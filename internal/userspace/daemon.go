@@ -52,7 +52,8 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	}
 	level, _ := lookupEnv("LOG_LEVEL")
 	logger := device.NewLogger(logLevel(level), fmt.Sprintf("(%s) ", name))
-	dev := device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	watched := newGoneTUN(tdev)
+	dev := device.NewDevice(watched, conn.NewDefaultBind(), logger)
 	// The socket was made to listen by wg-quick, whose credentials its
 	// clients would see (SO_PEERCRED): listening again here makes them
 	// the daemon's, so that `wg-quick down` (userspace.Watch) finds and
@@ -92,11 +93,16 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	select {
 	case <-term:
 	case <-errs:
+	case <-watched.Gone():
 	case <-dev.Wait():
 	}
 	uapi.Close() // removes the socket
-	dev.Close()
 	logger.Verbosef("Shutting down")
+	// No dev.Close(): exiting closes the TUN descriptor (which deletes the
+	// interface, if it is still there), the sockets and the memory at
+	// once, where closing the device stops its peers one by one (seconds
+	// with thousands of peers on a loaded machine, which wg-quick down
+	// waits for).
 	return 0
 }
 
