@@ -32,9 +32,9 @@ func keysSection(s *Section) {
 	cases := []cmp{
 		{op: "process start (empty program)", refLabel: "/bin/true (C)",
 			ref: Cmd{Args: []string{"/bin/true"}}, ours: Cmd{Args: []string{s.o.Bin + "/gostart"}}},
-		{op: "wg genkey (per call)", refLabel: "C wg", goal: 1.3e-3,
+		{op: "wg genkey (per call)", refLabel: "C wg 1.0.20210914", goal: 1.3e-3,
 			ref: Cmd{Args: []string{"/usr/bin/wg", "genkey"}}, ours: Cmd{Args: []string{s.o.Bin + "/wg", "genkey"}}},
-		{op: "wg pubkey (per call)", refLabel: "C wg", goal: 1.3e-3,
+		{op: "wg pubkey (per call)", refLabel: "C wg 1.0.20210914", goal: 1.3e-3,
 			ref:  Cmd{Args: []string{"/usr/bin/wg", "pubkey"}, Stdin: keyFile},
 			ours: Cmd{Args: []string{s.o.Bin + "/wg", "pubkey"}, Stdin: keyFile}},
 	}
@@ -47,7 +47,7 @@ func keysSection(s *Section) {
 				ours = append(ours, s.Time(nil, c.ours).Wall)
 			}
 		})
-		r := Row{Op: c.op, Ref: c.refLabel, RefV: median(ref).Seconds(), Ours: median(ours).Seconds(), Unit: Seconds}
+		r := Row{Op: c.op, Ref: c.refLabel, RefV: median(ref).Seconds(), Ours: median(ours).Seconds(), Unit: Seconds, Runs: runs}
 		if c.goal > 0 {
 			r = r.absGoal(c.goal)
 		} else {

@@ -127,13 +127,18 @@ func run(o *Options) int {
 	}
 	start := time.Now()
 	env.LoadStart = loadAvg()
+	vms := otherLoad()
 	for _, name := range sectionNames {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, name) {
 			continue
 		}
 		d.section(name, func(s *Section) { sections[name](s) })
+		vms = max(vms, otherLoad())
 	}
 	env.LoadEnd = loadAvg()
+	if vms > 0 {
+		env.OtherLoad = fmt.Sprintf("%d qemu VM(s) running during the run", vms)
+	}
 	env.Elapsed = time.Since(start)
 	table := render(env, d.rows, d.notes)
 	fmt.Print(table)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"time"
 )
 
@@ -40,14 +41,14 @@ func memorySection(s *Section) {
 	last := len(bs) - 1
 	perPeer := func(i int) float64 { return (medianF(rss[i][5000]) - medianF(rss[i][1])) / 4999 }
 	for i, bk := range bs[:last] {
-		r := Row{Op: "device RSS, idle, 1 peer", N: 1, Ref: bk.Label, RefV: medianF(rss[i][1]), Ours: medianF(rss[last][1]), Unit: KiB}
+		r := Row{Op: "device RSS, idle, 1 peer", N: 1, Ref: strings.TrimPrefix(bk.Label, "bash wg-quick + "), RefV: medianF(rss[i][1]), Ours: medianF(rss[last][1]), Unit: KiB, Runs: runs}
 		if bk.Name == "newest" {
 			r = r.ratioGoal(1, true)
 		}
 		s.Add(r)
 	}
 	for i, bk := range bs[:last] {
-		r := Row{Op: "device memory per peer", N: 5000, Ref: bk.Label, RefV: perPeer(i), Ours: perPeer(last), Unit: KiB}
+		r := Row{Op: "device memory per peer", N: 5000, Ref: strings.TrimPrefix(bk.Label, "bash wg-quick + "), RefV: perPeer(i), Ours: perPeer(last), Unit: KiB, Runs: runs}
 		if bk.Name == "newest" {
 			r = r.ratioGoal(1, true)
 		}

@@ -59,7 +59,7 @@ func quickSection(s *Section) {
 			}
 		}
 		for i, b := range bs[:ours] {
-			r := Row{Op: "wg-quick up", N: n, Ref: b.Label, RefV: median(up[i]).Seconds(), Ours: median(up[ours]).Seconds(), Unit: Seconds}
+			r := Row{Op: "wg-quick up", N: n, Ref: b.Label, RefV: median(up[i]).Seconds(), Ours: median(up[ours]).Seconds(), Unit: Seconds, Runs: runs}
 			if n >= 1000 {
 				r = r.ratioGoal(1.0/40, true)
 			}
@@ -74,7 +74,7 @@ func quickSection(s *Section) {
 		}
 		ups["ours"][n] = median(up[ours])
 		for i, b := range bs[:ours] {
-			r := Row{Op: "wg-quick down", N: n, Ref: b.Label, RefV: median(down[i]).Seconds(), Ours: median(down[ours]).Seconds(), Unit: Seconds}
+			r := Row{Op: "wg-quick down", N: n, Ref: b.Label, RefV: median(down[i]).Seconds(), Ours: median(down[ours]).Seconds(), Unit: Seconds, Runs: runs}
 			if n >= 1000 {
 				r = r.ratioGoal(0.5, true)
 			}

@@ -32,6 +32,11 @@ type Row struct {
 	// run reached it (nil: no goal, or nothing to compare).
 	Goal string
 	Met  *bool
+	// Runs is how many runs each median is of.
+	Runs int
+	// Share prints the ratio as a percentage (ours as a share of the
+	// reference, e.g. of the bare link).
+	Share bool
 }
 
 // ratioGoal sets a goal "ours/ref <= max" (higher false) or ">= min".
@@ -85,12 +90,10 @@ func formatValue(v float64, u Unit) string {
 	case Gbits:
 		return fmt.Sprintf("%.2f Gbit/s", v)
 	case KiB:
-		switch {
-		case v < 10*1024:
+		if v < 1024 {
 			return fmt.Sprintf("%.1f KiB", v)
-		default:
-			return fmt.Sprintf("%.1f MiB", v/1024)
 		}
+		return fmt.Sprintf("%.1f MiB", v/1024)
 	case Fraction:
 		return fmt.Sprintf("%.0f%%", v*100)
 	}
@@ -102,6 +105,9 @@ func formatRatio(r Row) string {
 		return "–"
 	}
 	q := r.Ours / r.RefV
+	if r.Share {
+		return fmt.Sprintf("%.1f%%", 100*q)
+	}
 	s := fmt.Sprintf("%.3g", q)
 	if r.Unit == Seconds && q < 0.5 {
 		s += fmt.Sprintf(" (%.0fx faster)", 1/q)
@@ -130,11 +136,13 @@ type Env struct {
 	Seconds   int
 	LoadStart string
 	LoadEnd   string
+	OtherLoad string // other heavy work seen during the run
+	OursEnv   []string
 	Elapsed   time.Duration
 }
 
 func describe(o *Options) (*Env, error) {
-	e := &Env{Date: time.Now(), Cores: runtime.NumCPU(), Go: runtime.Version(), Quick: o.Quick, Runs: o.Runs, Seconds: o.Seconds}
+	e := &Env{Date: time.Now(), Cores: runtime.NumCPU(), Go: runtime.Version(), Quick: o.Quick, Runs: o.Runs, Seconds: o.Seconds, OursEnv: o.OursEnv}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -188,16 +196,19 @@ func render(e *Env, rows []Row, notes []string) string {
 	fmt.Fprintf(&b, "\n### make bench, %s (%s run, %s)\n\n", e.Date.Format("2006-01-02 15:04 MST"), mode, e.Elapsed.Round(time.Second))
 	fmt.Fprintf(&b, "Machine: %s, %d cores, Linux %s, %s. Load average (1, 5, 15 min) at start %s, at end %s",
 		e.CPU, e.Cores, e.Kernel, e.Go, e.LoadStart, e.LoadEnd)
-	if other := otherLoad(); other != "" {
-		fmt.Fprintf(&b, "; %s", other)
+	if e.OtherLoad != "" {
+		fmt.Fprintf(&b, "; %s", e.OtherLoad)
 	}
 	fmt.Fprintf(&b, ".\n")
-	fmt.Fprintf(&b, "Medians of %d runs (fewer where marked n=) with ours and the reference interleaved; iperf3 runs %d s.\n\n", e.Runs, e.Seconds)
+	fmt.Fprintf(&b, "Medians of the runs counted in column n, ours and the reference interleaved (each run of one then of the other, the first of them alternating); iperf3 runs last %d s. Lower is better but for throughput.\n\n", e.Seconds)
 	for _, t := range e.Tools {
 		fmt.Fprintf(&b, "- %s\n", t)
 	}
-	fmt.Fprintf(&b, "\n| operation | N | reference | ref. median | ours median | ours/ref | goal | met |\n")
-	fmt.Fprintf(&b, "| --- | ---: | --- | ---: | ---: | ---: | --- | --- |\n")
+	if len(e.OursEnv) > 0 {
+		fmt.Fprintf(&b, "- ours ran with %s in its environment (-ours-env)\n", strings.Join(e.OursEnv, " "))
+	}
+	fmt.Fprintf(&b, "\n| operation | N | reference | n | ref. median | ours median | ours/ref | goal (issue 8) | met |\n")
+	fmt.Fprintf(&b, "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, r := range rows {
 		n := ""
 		if r.N > 0 {
@@ -210,8 +221,12 @@ func render(e *Env, rows []Row, notes []string) string {
 				met = "**no**"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Op, n, r.Ref, formatValue(r.RefV, r.Unit), formatValue(r.Ours, r.Unit), formatRatio(r), r.Goal, met)
+		runs := ""
+		if r.Runs > 0 {
+			runs = fmt.Sprint(r.Runs)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Op, n, r.Ref, runs, formatValue(r.RefV, r.Unit), formatValue(r.Ours, r.Unit), formatRatio(r), r.Goal, met)
 	}
 	if len(notes) > 0 {
 		b.WriteString("\n")
@@ -222,12 +237,12 @@ func render(e *Env, rows []Row, notes []string) string {
 	return b.String()
 }
 
-// otherLoad names a qemu VM running beside the benchmark, if any (the
-// machine is shared).
-func otherLoad() string {
+// otherLoad counts the qemu VMs running beside the benchmark (the machine
+// is shared).
+func otherLoad() int {
 	out, err := exec.Command("ps", "-eo", "comm=").Output()
 	if err != nil {
-		return ""
+		return 0
 	}
 	n := 0
 	for line := range strings.SplitSeq(string(out), "\n") {
@@ -235,8 +250,5 @@ func otherLoad() string {
 			n++
 		}
 	}
-	if n > 0 {
-		return fmt.Sprintf("%d qemu VM(s) running during the run", n)
-	}
-	return ""
+	return n
 }
