@@ -9,8 +9,8 @@
 //
 // It is run by bench/run.sh (make bench), which builds what it needs:
 //
-//	sudo make bench                 # every section, about 15-20 minutes
-//	sudo BENCH_QUICK=1 make bench   # fewer sizes and runs, a few minutes
+//	sudo make bench                 # every section, about 12 minutes
+//	sudo BENCH_QUICK=1 make bench   # fewer sizes and runs, about 1.5 minutes
 //	sudo make bench BENCH_ARGS='-only quick,keys'
 //
 // The same binary is also its own helper inside the hosts (the first

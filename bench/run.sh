@@ -2,8 +2,8 @@
 # make bench: ours against the reference, side by side, in network
 # namespaces (see bench/main.go for what is measured and how).
 #
-#   sudo make bench                      # everything (about 15-20 minutes)
-#   sudo BENCH_QUICK=1 make bench        # fewer sizes and runs (a few minutes)
+#   sudo make bench                      # everything (about 12 minutes)
+#   sudo BENCH_QUICK=1 make bench        # fewer sizes and runs (about 1.5 minutes)
 #   sudo make bench BENCH_ARGS='-only quick,wg -runs 5'
 #
 # It builds our wg and wg-quick (make build), the driver (bin/wgbench), an
