@@ -4,7 +4,8 @@
 #   make test       every test: unit, golden, system (as root, in network
 #                   namespaces the tests create), a short fuzz run, VM tests
 #   make fuzz       run each fuzz target for FUZZTIME (default 1m)
-#   make bench      benchmarks, ours against the reference, side by side
+#   make bench      ours against the reference, side by side (root; see bench/)
+#   make gobench    the Go benchmarks (parser, writers, formatters, plans)
 #   make demo       a tunnel between two network namespaces (needs root)
 #   make vmtest     kernel-path tests in a qemu VM with wireguard.ko
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, ...)
@@ -22,7 +23,7 @@ export CGO_ENABLED := 0
 FUZZTIME ?= 1m
 FUZZ_SHORT ?= 5s
 
-.PHONY: all build test unit fuzz fuzz-short bench demo vmtest clean
+.PHONY: all build test unit fuzz fuzz-short bench gobench demo vmtest clean
 
 all: build
 
@@ -57,7 +58,13 @@ fuzz-short:
 fuzz:
 	@./scripts/fuzz-all.sh $(FUZZTIME)
 
+# Ours against the reference, side by side, in network namespaces (root;
+# BENCH_QUICK=1 for fewer sizes and runs, BENCH_ARGS for the driver's
+# flags): see bench/run.sh. gobench runs the Go benchmarks.
 bench: build
+	./bench/run.sh
+
+gobench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # Two network namespaces, a tunnel between them by our wg-quick (embedded

@@ -1,12 +1,12 @@
 package conf
 
 import (
-	"crypto/rand"
+	"crypto/ecdh"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 
-	"golang.org/x/crypto/curve25519"
+	"golang.org/x/sys/unix"
 )
 
 // KeyLen is the length of a WireGuard key in bytes.
@@ -98,13 +98,16 @@ func (k Key) PublicKey() Key {
 	var pub Key
 	priv := k
 	clamp(&priv)
-	out, err := curve25519.X25519(priv[:], curve25519.Basepoint)
+	// One scalar multiplication by the base point (curve25519.X25519 with
+	// the base point would do two: crypto/ecdh computes the private key's
+	// public key when it is made, then the product).
+	sk, err := ecdh.X25519().NewPrivateKey(priv[:])
 	priv.Wipe()
 	if err != nil {
-		// Only a low-order result errors; the base point never gives one.
+		// Only a wrong length errors, and a Key has the right one.
 		return pub
 	}
-	copy(pub[:], out)
+	copy(pub[:], sk.PublicKey().Bytes())
 	return pub
 }
 
@@ -130,9 +133,21 @@ func GeneratePrivateKey() (Key, error) {
 	return k, nil
 }
 
-// GeneratePresharedKey returns 32 random bytes.
+// GeneratePresharedKey returns 32 random bytes, from getrandom(2) as wg
+// takes them. (crypto/rand would do the same, but its first use in a
+// process arms a one-minute timer to warn of a blocked read, which starts
+// the runtime's poller and a thread: a tenth of wg genkey's own time.)
 func GeneratePresharedKey() (Key, error) {
 	var k Key
-	_, err := rand.Read(k[:])
-	return k, err
+	for n := 0; n < len(k); {
+		m, err := unix.Getrandom(k[n:], 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return Key{}, err
+		}
+		n += m
+	}
+	return k, nil
 }

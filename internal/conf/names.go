@@ -3,19 +3,22 @@ package conf
 import (
 	"path/filepath"
 	"regexp"
+	"sync"
 )
 
 // MaxInterfaceNameLen is IFNAMSIZ-1.
 const MaxInterfaceNameLen = 15
 
 var (
-	interfaceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
-	configPathPattern    = regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
+	// Compiled on first use: a process that never checks a name (wg
+	// genkey, wg show) does not pay for them at start.
+	interfaceNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`) })
+	configPathPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`) })
 )
 
 // ValidInterfaceName applies wg-quick's rule: 1 to 15 characters of
 // [a-zA-Z0-9_=+.-].
-func ValidInterfaceName(name string) bool { return interfaceNamePattern.MatchString(name) }
+func ValidInterfaceName(name string) bool { return interfaceNamePattern().MatchString(name) }
 
 // DefaultConfigDir is where wg-quick looks for NAME.conf.
 const DefaultConfigDir = "/etc/wireguard"
@@ -33,7 +36,7 @@ func QuickConfigPath(arg string) string {
 // as given (before any symlink is resolved): the base name without .conf,
 // which must itself be a valid name.
 func InterfaceFromConfigPath(path string) (string, bool) {
-	m := configPathPattern.FindStringSubmatch(path)
+	m := configPathPattern().FindStringSubmatch(path)
 	if m == nil {
 		return "", false
 	}

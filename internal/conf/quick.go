@@ -1,11 +1,13 @@
 package conf
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // File is a wg-quick configuration file: the model of all of it, and the
@@ -41,6 +43,20 @@ func (f *File) Strip() string {
 // trimIFS removes what bash's `read` removes with the default IFS.
 func trimIFS(s string) string { return strings.Trim(s, " \t\n") }
 
+// startsSection reports whether a line's key (the text before any '#' or
+// '=', [[:space:]] trimmed) starts with '[': its first character that is
+// not [[:space:]] is '['.
+func startsSection(line string) bool {
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case ' ', '\t', '\n', '\v', '\f', '\r':
+		default:
+			return line[i] == '['
+		}
+	}
+	return false
+}
+
 // trimClass removes the characters of the POSIX [[:space:]] class.
 func trimClass(s string) string { return strings.Trim(s, " \t\n\v\f\r") }
 
@@ -50,7 +66,7 @@ func quickWords(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
-var nameserverPattern = regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`)
+var nameserverPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`) })
 
 // quickKeys are the [Interface] keys wg-quick consumes.
 var quickKeys = map[string]bool{
@@ -67,7 +83,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: path}
+	f := &File{Path: path, WGLines: make([]NumberedLine, 0, len(lines))}
 	iface := &f.Config.Interface
 	inInterface := false
 	var mtuLine, tableLine int
@@ -75,6 +91,12 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 	for i, raw := range lines {
 		n := i + 1
 		line := trimIFS(raw)
+		// Outside [Interface], only a section header matters here; the
+		// rest (nearly all of a big file) goes to wg's parser as it is.
+		if !inInterface && !startsSection(line) {
+			f.WGLines = append(f.WGLines, NumberedLine{N: n, Text: line})
+			continue
+		}
 		stripped, _, _ := strings.Cut(line, "#")
 		key, value, hasEq := strings.Cut(stripped, "=")
 		key = trimClass(key)
@@ -117,7 +139,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			}
 		case "dns":
 			for _, w := range quickWords(value) {
-				if !nameserverPattern.MatchString(w) {
+				if !nameserverPattern().MatchString(w) {
 					if !opts.stripOnly() && !validSearchDomain(w) {
 						return nil, fail("DNS search domain is not a valid domain name: `%s'", printable(w))
 					}
@@ -171,6 +193,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 	if opts.stripOnly() {
 		return f, nil
 	}
+	f.Config.Peers = make([]Peer, 0, bytes.Count(data, []byte("[Peer]"))) // a capacity hint, as Parse gives
 	p := &wgParser{opts: opts, file: path, cfg: &f.Config}
 	for _, l := range f.WGLines {
 		if err := p.line(l.N, l.Text); err != nil {

@@ -128,7 +128,8 @@ type RouteAdd struct {
 }
 
 func (o RouteAdd) String() string {
-	s := fmt.Sprintf("ip %s route add %s dev %s", familyFlag(o.Prefix), conf.FormatPrefix(o.Prefix), o.Link)
+	// Concatenated: up prints thousands of these.
+	s := "ip " + familyFlag(o.Prefix) + " route add " + conf.FormatPrefix(o.Prefix) + " dev " + o.Link
 	if o.Table != "" {
 		s += " table " + o.Table
 	}

@@ -1,6 +1,7 @@
 package quick
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -90,9 +91,12 @@ func readConfig(path string) ([]byte, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("Unable to read `%s': %s", path, conf.ErrnoString(syscall.EISDIR))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, conf.MaxFileSize+1))
-	if err != nil {
+	// Sized from the file at once (one read, not a doubling series),
+	// still bounded by MaxFileSize should it grow meanwhile.
+	var buf bytes.Buffer
+	buf.Grow(int(min(max(st.Size(), 0), conf.MaxFileSize)) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, conf.MaxFileSize+1)); err != nil {
 		return nil, fmt.Errorf("Unable to read `%s': %s", path, conf.Strerror(err))
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }

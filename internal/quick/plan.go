@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/crash"
 )
 
@@ -71,6 +72,9 @@ func fail(code int, format string, a ...any) *Failure {
 type runner struct {
 	stderr io.Writer
 	undos  []Undo
+	// dev is the device as up read it after configuring it (see
+	// runner.device).
+	dev *conf.Device
 }
 
 func (r *runner) trace(line string) { fmt.Fprintf(r.stderr, "[#] %s\n", line) }

@@ -1,9 +1,7 @@
 package quick
 
 import (
-	"bytes"
 	"cmp"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,9 +9,26 @@ import (
 	"github.com/gowg/wgtools/internal/conf"
 )
 
-// allowedIPPattern is the reference's filter on `wg show IF allowed-ips`
-// words (it drops "(none)").
-var allowedIPPattern = regexp.MustCompile(`^[0-9a-z:.]+/[0-9]+$`)
+// allowedIPText is the reference's filter on `wg show IF allowed-ips`
+// words (it drops "(none)"): the regular expression ^[0-9a-z:.]+/[0-9]+$,
+// written out (it runs for every allowed IP of the device).
+func allowedIPText(s string) bool {
+	slash := strings.IndexByte(s, '/')
+	if slash < 1 || slash == len(s)-1 {
+		return false
+	}
+	for i := 0; i < slash; i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	for i := slash + 1; i < len(s); i++ {
+		if c := s[i]; c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // allowedIPs lists the device's allowed IPs as `wg show IF allowed-ips`
 // prints them, in the order `sort -nr -k 2 -t /` gives: longest prefix
@@ -24,7 +39,7 @@ func allowedIPs(dev *conf.Device) []string {
 	for i := range dev.Peers {
 		for _, p := range dev.Peers[i].AllowedIPs {
 			s := conf.FormatPrefix(p)
-			if allowedIPPattern.MatchString(s) {
+			if allowedIPText(s) {
 				list = append(list, s)
 			}
 		}
@@ -33,14 +48,27 @@ func allowedIPs(dev *conf.Device) []string {
 	return list
 }
 
-// sortNR sorts as `LC_ALL=C sort -nr -k 2 -t /`.
+// sortNR sorts as `LC_ALL=C sort -nr -k 2 -t /` (each line's key computed
+// once).
 func sortNR(list []string) {
-	slices.SortStableFunc(list, func(a, b string) int {
-		if c := cmp.Compare(sortKey(b), sortKey(a)); c != 0 {
+	type line struct {
+		key  int
+		text string
+	}
+	lines := make([]line, len(list))
+	for i, s := range list {
+		lines[i] = line{sortKey(s), s}
+	}
+	// Unstable is enough: lines that compare equal are the same text.
+	slices.SortFunc(lines, func(a, b line) int {
+		if c := cmp.Compare(b.key, a.key); c != 0 {
 			return c
 		}
-		return bytes.Compare([]byte(b), []byte(a))
+		return strings.Compare(b.text, a.text)
 	})
+	for i, l := range lines {
+		list[i] = l.text
+	}
 }
 
 // sortKey is sort -n's number for the text after the first '/': its

@@ -215,13 +215,29 @@ func device(sys *Sys, iface string) (*conf.Device, error) {
 	return dev, nil
 }
 
+// device reads the interface's state once for set_mtu_up and the route
+// loop (the reference reads it for each, `wg show IF endpoints` and `wg
+// show IF allowed-ips`): nothing up does between them (addresses, MTU,
+// resolvconf) changes the peers, and with thousands of peers a read costs
+// tens of milliseconds.
+func (r *runner) device(sys *Sys, iface string) (*conf.Device, error) {
+	if r.dev != nil && r.dev.Name == iface {
+		return r.dev, nil
+	}
+	dev, err := device(sys, iface)
+	if err == nil {
+		r.dev = dev
+	}
+	return dev, err
+}
+
 // setMTUUp is set_mtu_up: the file's MTU or the automatic one, and up.
 func setMTUUp(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	var mtu int
 	if m := l.File.Config.Interface.MTU; m != nil {
 		mtu = *m
 	} else {
-		dev, err := device(sys, l.Interface)
+		dev, err := r.device(sys, l.Interface)
 		if err != nil {
 			return err
 		}
@@ -232,13 +248,14 @@ func setMTUUp(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 
 // addRoutes is the route loop of cmd_up: a route for every allowed IP the
 // device has (read back, so that PreUp's additions count), longest prefix
-// first, as add_route decides.
+// first, as add_route decides. Consecutive route additions go to the
+// kernel as one batch (see addRouteBatch).
 func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	i := &l.File.Config.Interface
 	if i.Table == conf.TableOff {
 		return nil
 	}
-	dev, err := device(sys, l.Interface)
+	dev, err := r.device(sys, l.Interface)
 	if err != nil {
 		return err
 	}
@@ -261,15 +278,17 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	ft := &fullTunnel{}
 	var link netlinkx.Link
 	main := map[int][]netlinkx.Route{} // one dump of the main table per family
+	var batch []netlinkx.RouteAdd
 	for _, p := range prefixes {
 		if !auto {
-			op := netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: i.TableID}
-			if err := r.do(ctx, applyStep(sys, op, nil)); err != nil {
-				return err
-			}
+			batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: i.TableID})
 			continue
 		}
 		if p.Bits() == 0 {
+			if err := addRouteBatch(ctx, sys, r, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
 			if err := addDefault(ctx, sys, r, l, ft, p); err != nil {
 				return err
 			}
@@ -294,9 +313,7 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 		if netlinkx.Covered(routes, link.Index, p) {
 			continue
 		}
-		if err := r.do(ctx, applyStep(sys, netlinkx.RouteAdd{Link: l.Interface, Prefix: p}, nil)); err != nil {
-			return err
-		}
+		batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p})
 	}
-	return nil
+	return addRouteBatch(ctx, sys, r, batch)
 }

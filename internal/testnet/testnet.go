@@ -5,8 +5,8 @@
 // sysctls, sockets or configuration files. Names are unique per process and
 // everything is removed when the test ends, even when it fails.
 //
-// It is used by tests only; it needs root, iproute2 (ip) and util-linux
-// (unshare, nsenter).
+// It is used by tests and by make bench's driver (through TB); it needs
+// root, iproute2 (ip) and util-linux (unshare, nsenter).
 package testnet
 
 import (
@@ -21,11 +21,22 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 )
 
 var counter atomic.Int64
+
+// TB is what a Host needs from whoever drives it: a test or benchmark
+// (testing.TB), or another program, such as make bench's driver, whose
+// Fatal ends the current piece of work and whose Cleanup runs at its end.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Skip(args ...any)
+	Cleanup(func())
+}
 
 // Skip reports why system tests cannot run here ("" when they can).
 func Skip() string {
@@ -41,7 +52,7 @@ func Skip() string {
 }
 
 // Require skips t, saying why, when system tests cannot run.
-func Require(t testing.TB) {
+func Require(t TB) {
 	t.Helper()
 	if why := Skip(); why != "" {
 		t.Skip("system test: " + why)
@@ -50,14 +61,14 @@ func Require(t testing.TB) {
 
 // Host is one network namespace with its private mount namespace.
 type Host struct {
-	t      testing.TB
+	t      TB
 	Name   string // the network namespace's name (under /run/netns)
 	holder *exec.Cmd
 }
 
 // NewHost creates a host whose namespace name starts with prefix. Its
 // loopback is up. It is deleted at the end of the test.
-func NewHost(t testing.TB, prefix string) *Host {
+func NewHost(t TB, prefix string) *Host {
 	t.Helper()
 	Require(t)
 	name := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), counter.Add(1))
@@ -184,7 +195,7 @@ func (h *Host) Sh(script string) Result {
 
 // Connect joins two hosts with a veth pair named ifname on both sides and
 // brings both ends up.
-func Connect(t testing.TB, a, b *Host, ifname string) {
+func Connect(t TB, a, b *Host, ifname string) {
 	t.Helper()
 	out, err := exec.Command("ip", "-n", a.Name, "link", "add", ifname, "type", "veth", "peer", "name", ifname, "netns", b.Name).CombinedOutput()
 	if err != nil {

@@ -15,6 +15,10 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 )
 
+// uapiBacklog is the UAPI socket's listen backlog (the kernel caps it at
+// net.core.somaxconn, as it does for Go's own listeners).
+const uapiBacklog = 4096
+
 // DaemonMain runs the device whose TUN and UAPI descriptors were inherited
 // from Start; args are the arguments after DaemonArg (the interface name).
 // It returns the process's exit status.
@@ -48,7 +52,16 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	}
 	level, _ := lookupEnv("LOG_LEVEL")
 	logger := device.NewLogger(logLevel(level), fmt.Sprintf("(%s) ", name))
-	dev := device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	watched := newGoneTUN(tdev)
+	dev := device.NewDevice(watched, conn.NewDefaultBind(), logger)
+	// The socket was made to listen by wg-quick, whose credentials its
+	// clients would see (SO_PEERCRED): listening again here makes them
+	// the daemon's, so that `wg-quick down` (userspace.Watch) finds and
+	// waits for this process, not for the long-gone wg-quick up.
+	if err := unix.Listen(uapiFD, uapiBacklog); err != nil {
+		dev.Close()
+		return fail("Failed to listen on uapi socket: %v", err)
+	}
 	uapi, err := ipc.UAPIListen(name, os.NewFile(uintptr(uapiFD), "uapi"))
 	if err != nil {
 		dev.Close()
@@ -61,6 +74,7 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
 	errs := make(chan error, 1)
 	srv := newServer(dev)
+	srv.mem = newGovernor(lookupEnv)
 	go func() {
 		for {
 			c, err := uapi.Accept()
@@ -75,14 +89,20 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 		io.WriteString(ready, "ok\n")
 		ready.Close()
 	}
+	srv.mem.touch()
 	select {
 	case <-term:
 	case <-errs:
+	case <-watched.Gone():
 	case <-dev.Wait():
 	}
 	uapi.Close() // removes the socket
-	dev.Close()
 	logger.Verbosef("Shutting down")
+	// No dev.Close(): exiting closes the TUN descriptor (which deletes the
+	// interface, if it is still there), the sockets and the memory at
+	// once, where closing the device stops its peers one by one (seconds
+	// with thousands of peers on a loaded machine, which wg-quick down
+	// waits for).
 	return 0
 }
 

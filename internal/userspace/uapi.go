@@ -30,6 +30,10 @@ type configurator interface {
 type server struct {
 	dev configurator
 	mu  sync.Mutex
+	// lastGet is the size of the last get reply.
+	lastGet int
+	// mem, when set, is told of configuration requests.
+	mem *governor
 	// order holds the peers' public keys (lower-case hex, as in UAPI) in
 	// the order they were added.
 	order *peerOrder
@@ -128,6 +132,10 @@ func readRequest(r *bufio.Reader) ([]byte, error) {
 func (s *server) set(req []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The collector is off while the request is applied (see governor).
+	if s.mem != nil {
+		defer s.mem.configuring()()
+	}
 	err := s.dev.IpcSetOperation(bytes.NewReader(req))
 	s.order.apply(req)
 	if err != nil {
@@ -160,10 +168,12 @@ func (s *server) get() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b bytes.Buffer
+	b.Grow(s.lastGet) // the device's state is the size it was, most likely
 	if err := s.dev.IpcGetOperation(&b); err != nil {
 		clear(b.Bytes())
 		return nil, err
 	}
+	s.lastGet = b.Len()
 	out := s.order.sort(b.Bytes())
 	clear(b.Bytes())
 	return out, nil
@@ -192,16 +202,19 @@ func (o *peerOrder) apply(req []byte) {
 		o.reindex()
 	}
 	var key string
-	var remove, updateOnly, inPeer bool
+	var remove, updateOnly, inPeer, removed bool
 	flush := func() {
 		if !inPeer {
 			return
 		}
 		switch {
 		case remove:
-			if o.has(key) {
-				o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == key })
-				o.reindex()
+			// Marked here and dropped once at the end: a syncconf
+			// removes hundreds of peers in one request.
+			if i, ok := o.pos[key]; ok {
+				o.keys[i] = ""
+				delete(o.pos, key)
+				removed = true
 			}
 		case !o.has(key) && !updateOnly:
 			o.pos[key] = len(o.keys)
@@ -224,6 +237,10 @@ func (o *peerOrder) apply(req []byte) {
 		}
 	}
 	flush()
+	if removed {
+		o.keys = slices.DeleteFunc(o.keys, func(k string) bool { return k == "" })
+		o.reindex()
+	}
 }
 
 // keep drops every recorded peer not in present and appends the present
@@ -244,45 +261,50 @@ func (o *peerOrder) keep(present []string) {
 }
 
 // sort reorders the peer blocks of a get reply: recorded peers in their
-// order, then any others in the order the device gave them.
+// order, then any others in the order the device gave them. The reply is
+// not changed; the result is a new slice (it holds the private key: the
+// caller clears both). Blocks are found and moved as whole ranges of the
+// reply, without copying lines one by one.
 func (o *peerOrder) sort(reply []byte) []byte {
 	if o.pos == nil {
 		o.reindex()
 	}
-	type block struct {
-		rank int
-		text []byte
-	}
-	var head []byte
+	type block struct{ rank, start, end int }
 	var blocks []block
-	rest := reply
-	for len(rest) > 0 {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line = rest[:i+1]
+	head := len(reply)
+	prefix := []byte("public_key=")
+	for i := 0; i < len(reply); {
+		end := len(reply)
+		if j := bytes.IndexByte(reply[i:], '\n'); j >= 0 {
+			end = i + j + 1
 		}
-		rest = rest[len(line):]
-		if k, ok := bytes.CutPrefix(line, []byte("public_key=")); ok {
+		if line := reply[i:end]; bytes.HasPrefix(line, prefix) {
+			if len(blocks) == 0 {
+				head = i
+			} else {
+				blocks[len(blocks)-1].end = i
+			}
 			rank := len(o.keys) + len(blocks)
-			if p, known := o.pos[string(bytes.TrimSuffix(k, []byte("\n")))]; known {
+			key := line[len(prefix):]
+			if len(key) > 0 && key[len(key)-1] == '\n' {
+				key = key[:len(key)-1]
+			}
+			if p, known := o.pos[string(key)]; known {
 				rank = p
 			}
-			blocks = append(blocks, block{rank: rank})
+			blocks = append(blocks, block{rank: rank, start: i})
 		}
-		if len(blocks) == 0 {
-			head = append(head, line...)
-		} else {
-			b := &blocks[len(blocks)-1]
-			b.text = append(b.text, line...)
-		}
+		i = end
 	}
-	slices.SortStableFunc(blocks, func(a, b block) int { return a.rank - b.rank })
+	if len(blocks) > 0 {
+		blocks[len(blocks)-1].end = len(reply)
+	}
+	// Ranks are distinct: no stability needed.
+	slices.SortFunc(blocks, func(a, b block) int { return a.rank - b.rank })
 	out := make([]byte, 0, len(reply))
-	out = append(out, head...)
+	out = append(out, reply[:head]...)
 	for _, b := range blocks {
-		out = append(out, b.text...)
-		clear(b.text)
+		out = append(out, reply[b.start:b.end]...)
 	}
-	clear(head)
 	return out
 }
