@@ -44,17 +44,6 @@ var killConfigs = []struct {
 		"[Peer]\nPublicKey = {PEERPUB}\nPresharedKey = {PSK}\nAllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 192.0.2.2:51820\n"},
 }
 
-// fullTunnelRefusal is how `up` refuses a full tunnel until issue 5 lands.
-const fullTunnelRefusal = "which this version of wg-quick cannot set up yet"
-
-// skipIfFullTunnelRefused skips t when r is up's refusal of a full tunnel.
-func skipIfFullTunnelRefused(t *testing.T, r testnet.Result) {
-	t.Helper()
-	if strings.Contains(r.Stderr, fullTunnelRefusal) {
-		t.Skipf("full-tunnel up is not built yet (issue 5); up says: %s", strings.TrimSpace(r.Stderr))
-	}
-}
-
 // killHost is A of twoPeers with default routes through B (and IPv6
 // addresses when v6), and A's wg0.conf.
 func killHost(t *testing.T, conf string, v6 bool) *testnet.Host {
@@ -111,7 +100,6 @@ func TestKillAtEveryStep(t *testing.T) {
 			before := fullState(t, a, "wg0")
 			// The uninterrupted up: the state every recovered up must reach.
 			r, _ := hookedRun(t, a, "", "up", "wg0")
-			skipIfFullTunnelRefused(t, r)
 			if r.Code != 0 {
 				t.Fatalf("up: exit %d\n%s", r.Code, r.Stderr)
 			}
