@@ -2,9 +2,9 @@
 #
 # Every check ends in one result line, in $OUT/results.txt and on the
 # console: PASS, FAIL or SKIP, the check's name, why (tab-separated in the
-# file; "STATUS name: why" on the console). A check whose
-# command of ours is not there yet (it prints "not implemented yet") is a
-# SKIP with "pending:", never a PASS.
+# file; "STATUS name: why" on the console). A check whose command of ours
+# says it is "not implemented yet" (a stub, as while the project was being
+# built) is a FAIL: every command the checks use is implemented.
 
 RESULTS=$OUT/results.txt
 : >> "$RESULTS"
@@ -33,7 +33,7 @@ result() { # STATUS NAME [DETAIL...]
 pass() { result PASS "$@"; }
 fail() { result FAIL "$@"; }
 skip() { result SKIP "$@"; }
-pending() { result SKIP "$1" "pending: ${2:-our command is not implemented yet}"; }
+stubbed() { result FAIL "$1" "our command is a stub: ${2:-it says it is not implemented yet}"; }
 
 # is_stub FILE...: our command said it is not there yet.
 is_stub() { grep -qs 'not implemented yet' "$@"; }

@@ -20,7 +20,7 @@ compare() {
 	shift
 	run_wg ours $WD/o "$@"
 	if is_stub $WD/o.err; then
-		pending "$name"
+		stubbed "$name"
 		return 2
 	fi
 	run_wg ref $WD/r "$@"
@@ -66,20 +66,20 @@ ip link add wg3 type wireguard
 state() { # IF OUT: the device as the reference reads it, named IF
 	{ "$REF_WG" showconf "$1"; "$REF_WG" show "$1" dump; } 2>&1 | sed "s/\b$1\b/IF/g" > "$2"
 }
-twin_pending=""
+twin_stubbed=""
 twin() { # NAME ARGS... (IF in ARGS is the interface)
 	local name=$1
 	shift
-	if [ -n "$twin_pending" ]; then
-		pending "$name" "follows a pending step ($twin_pending)"
+	if [ -n "$twin_stubbed" ]; then
+		stubbed "$name" "follows a stubbed step ($twin_stubbed)"
 		return
 	fi
 	local a o=() r=()
 	for a in "$@"; do o+=("${a//IF/wg2}"); r+=("${a//IF/wg3}"); done
 	run_wg ours $WD/o -- "${o[@]}"
 	if is_stub $WD/o.err; then
-		twin_pending=$name
-		pending "$name"
+		twin_stubbed=$name
+		stubbed "$name"
 		return
 	fi
 	run_wg ref $WD/r -- "${r[@]}"
@@ -121,7 +121,7 @@ ip link add wg4 type wireguard
 run_wg ours $WD/o -- set wg4 peer "$KB_PUB" allowed-ips 10.1.0.0/16,10.2.0.0/16,10.3.0.0/16
 run_wg ours $WD/o2 -- set wg4 peer "$KB_PUB" allowed-ips -10.2.0.0/16,+10.4.0.0/16
 if is_stub $WD/o.err $WD/o2.err; then
-	pending "cli/wg set: incremental allowed IPs (-/+)"
+	stubbed "cli/wg set: incremental allowed IPs (-/+)"
 elif [ "$("$REF_WG" show wg4 allowed-ips | cut -f2)" = "10.1.0.0/16 10.3.0.0/16 10.4.0.0/16" ]; then
 	pass "cli/wg set: incremental allowed IPs (-/+)"
 else
