@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -103,7 +104,7 @@ func hideKeys(s string) string {
 	if len(s) < 44 {
 		return s
 	}
-	return keyLike.ReplaceAllStringFunc(s, func(m string) string {
+	return keyLike().ReplaceAllStringFunc(s, func(m string) string {
 		if _, err := ParseKey(m); err == nil {
 			return "(hidden)"
 		}
@@ -111,8 +112,9 @@ func hideKeys(s string) string {
 	})
 }
 
-// keyLike is the shape of a key in base64 (ParseKey decides).
-var keyLike = regexp.MustCompile(`[A-Za-z0-9+/]{43}=`)
+// keyLike is the shape of a key in base64 (ParseKey decides), compiled on
+// first use so that commands which never print a message do not pay for it.
+var keyLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/]{43}=`) })
 
 // wgParser is the wg grammar (config.c's config_read_line and friends).
 type wgParser struct {
