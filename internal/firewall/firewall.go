@@ -43,14 +43,13 @@ func (fw *Firewall) Backend(ctx context.Context) (Backend, error) {
 	if err := ctx.Err(); err != nil {
 		return Auto, err
 	}
-	err := fw.nft().probe()
-	switch {
-	case err == nil:
+	switch ok, err := fw.nft().usable(); {
+	case err != nil:
+		return Auto, fmt.Errorf("firewall: choosing between nftables and iptables: %w", err)
+	case ok:
 		return NFTables, nil
-	case errors.Is(err, errUnavailable):
-		return IPTables, nil
 	}
-	return Auto, fmt.Errorf("firewall: choosing between nftables and iptables: %w", err)
+	return IPTables, nil
 }
 
 // PlanInstall returns the step that installs s's rules: its String is
@@ -104,14 +103,11 @@ func (fw *Firewall) PlanRemove(ctx context.Context, iface string) ([]Op, error) 
 	var ops []Op
 	var errs []error
 	n := fw.nft()
-	nftOK := true
-	switch err := n.probe(); {
-	case errors.Is(err, errUnavailable):
-		nftOK = false
-	case err != nil:
-		nftOK = false
+	nftOK, err := n.usable()
+	if err != nil {
 		errs = append(errs, err)
-	default:
+	}
+	if nftOK {
 		tables, err := n.tables(TableName(iface))
 		if err != nil {
 			errs = append(errs, err)
@@ -165,13 +161,11 @@ func (fw *Firewall) Others(ctx context.Context, iface string, f Family) ([]strin
 	}
 	var names []string
 	n := fw.nft()
-	nftOK := true
-	switch err := n.probe(); {
-	case errors.Is(err, errUnavailable):
-		nftOK = false
-	case err != nil:
+	nftOK, err := n.usable()
+	if err != nil {
 		return nil, err
-	default:
+	}
+	if nftOK {
 		c, err := n.conn()
 		if err != nil {
 			return nil, err
@@ -236,13 +230,11 @@ func (fw *Firewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
 	}
 	var marks []uint32
 	n := fw.nft()
-	nftOK := true
-	switch err := n.probe(); {
-	case errors.Is(err, errUnavailable):
-		nftOK = false
-	case err != nil:
+	nftOK, err := n.usable()
+	if err != nil {
 		return nil, err
-	default:
+	}
+	if nftOK {
 		m, err := n.marks(TableName(iface))
 		if err != nil {
 			return nil, err

@@ -36,6 +36,19 @@ func (n nft) probe() error {
 	return probeResult(err)
 }
 
+// usable reports whether nf_tables answers (probe): false without an
+// error when the kernel lacks it, false with the error when asking failed
+// otherwise.
+func (n nft) usable() (bool, error) {
+	switch err := n.probe(); {
+	case errors.Is(err, errUnavailable):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 // probeResult classifies the error of listing the tables: the errors a
 // kernel without nfnetlink (no NETLINK_NETFILTER protocol) or without its
 // nf_tables subsystem gives mean "unavailable".

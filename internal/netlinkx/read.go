@@ -20,21 +20,17 @@ type Link struct {
 
 // LinkByName returns the named link; ok is false when there is none.
 func (h *Handle) LinkByName(name string) (l Link, ok bool, err error) {
-	nl, err := h.h.LinkByName(name)
-	if err != nil {
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return Link{}, false, nil
-		}
-		return Link{}, false, err
-	}
-	return linkOf(nl), true, nil
+	return found(h.h.LinkByName(name))
 }
 
 // LinkByIndex returns the link with that index; ok is false when there is
 // none.
 func (h *Handle) LinkByIndex(index int) (l Link, ok bool, err error) {
-	nl, err := h.h.LinkByIndex(index)
+	return found(h.h.LinkByIndex(index))
+}
+
+// found turns a lookup's "not found" into ok false.
+func found(nl netlink.Link, err error) (Link, bool, error) {
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
