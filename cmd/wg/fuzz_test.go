@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/testnet"
 	"github.com/gowg/wgtools/internal/wgdev"
 )
 
@@ -201,7 +202,7 @@ func fuzzSeeds(t testing.TB) []fuzzSeed {
 		if !ok || !plain.MatchString(cmd) {
 			continue
 		}
-		words, ok := splitWords(cmd)
+		words, ok := testnet.ShellWords(cmd)
 		if !ok {
 			continue
 		}

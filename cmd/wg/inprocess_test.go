@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/testnet"
 	"github.com/gowg/wgtools/internal/wgdev"
 )
 
@@ -55,7 +56,7 @@ func TestFakeCasesInProcess(t *testing.T) {
 			continue
 		}
 		n++
-		args, ok := splitWords(c.cmd)
+		args, ok := testnet.ShellWords(c.cmd)
 		if !ok {
 			t.Fatalf("%s: cannot split %q", cc.name, c.cmd)
 		}
@@ -88,37 +89,6 @@ func TestFakeCasesInProcess(t *testing.T) {
 		t.Fatalf("only %d cases", n)
 	}
 	t.Logf("%d cases compared", n)
-}
-
-// splitWords splits a captured command line as sh would: blanks separate
-// words, single quotes group.
-func splitWords(s string) ([]string, bool) {
-	var words []string
-	var cur strings.Builder
-	inWord, inQuote := false, false
-	for i := 0; i < len(s); i++ {
-		switch ch := s[i]; {
-		case inQuote && ch == '\'':
-			inQuote = false
-		case inQuote:
-			cur.WriteByte(ch)
-		case ch == '\'':
-			inQuote, inWord = true, true
-		case ch == ' ':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, !inQuote
 }
 
 // TestSubcommandEdges checks behaviours the capture has no case for, in

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gowg/wgtools/internal/testnet"
 )
 
 // The reference captures live in testdata/reference (copied from the spec):
@@ -214,7 +216,7 @@ func TestGoldenSetArgs(t *testing.T) {
 		if m == nil || c.name == "set-noarg" || c.name == "set-ifaceonly" {
 			continue
 		}
-		args, ok := shellWords(m[2])
+		args, ok := testnet.ShellWords(m[2])
 		if !ok {
 			t.Fatalf("%s: cannot split %q", c.name, m[2])
 		}
@@ -256,38 +258,6 @@ func TestGoldenSetArgs(t *testing.T) {
 	if n < 60 {
 		t.Fatalf("only %d wg set cases found", n)
 	}
-}
-
-// shellWords splits a command line the way sh would for the captured
-// commands: blanks separate words, single quotes group.
-func shellWords(s string) ([]string, bool) {
-	var words []string
-	var cur strings.Builder
-	inWord, inQuote := false, false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case inQuote && ch == '\'':
-			inQuote = false
-		case inQuote:
-			cur.WriteByte(ch)
-		case ch == '\'':
-			inQuote, inWord = true, true
-		case ch == ' ':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, !inQuote
 }
 
 // TestGoldenShowconfRoundTrip reads every showconf output the reference
