@@ -11,8 +11,9 @@ import (
 )
 
 // BenchmarkUp1000Peers measures `wg-quick up` (and down) of an interface
-// with 1000 peers, each with its own /32 (1000 routes), on the embedded
-// userspace device:
+// with 1000 peers, each with its own /32 (1000 routes) and its own
+// endpoint address (1000 route lookups for the automatic MTU), on the
+// embedded userspace device:
 //
 //	sudo go test -run '^$' -bench Up1000 -benchtime 5x ./cmd/wg-quick
 func BenchmarkUp1000Peers(b *testing.B) {
@@ -26,7 +27,7 @@ func BenchmarkUp1000Peers(b *testing.B) {
 	fmt.Fprintf(&s, "[Interface]\nAddress = 10.0.0.1/24\nListenPort = 51820\nPrivateKey = %s\n", priv)
 	for i := range 1000 {
 		k, _ := conf.GeneratePrivateKey()
-		fmt.Fprintf(&s, "\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.1.%d.%d/32\nEndpoint = 127.0.0.1:%d\n", k.PublicKey(), i/250, i%250+1, 10000+i)
+		fmt.Fprintf(&s, "\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.1.%d.%d/32\nEndpoint = 198.51.%d.%d:%d\n", k.PublicKey(), i/250, i%250+1, 100+i/250, i%250+1, 10000+i)
 	}
 	h.WriteFile("/etc/wireguard/wg0.conf", []byte(s.String()), 0o600)
 	var up, down time.Duration

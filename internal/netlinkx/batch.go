@@ -145,9 +145,21 @@ func openRoute() (*routeSocket, error) {
 }
 
 // exchange sends requests (nil ones are skipped) in one message and sets
-// errs[i] from the kernel's answer to each. Its own error means the
-// exchange itself failed.
+// errs[i] from the kernel's acknowledgement of each. Its own error means
+// the exchange itself failed.
 func (s *routeSocket) exchange(reqs [][]byte, errs []error) error {
+	return s.roundTrip(reqs, func(i int, m syscall.NetlinkMessage) {
+		if m.Header.Type == unix.NLMSG_ERROR {
+			errs[i] = ackError(m.Header.Flags, m.Data)
+		}
+	})
+}
+
+// roundTrip sends requests (nil ones are skipped) in one message and calls
+// answer with each request's index and the first message the kernel sends
+// back for it (an acknowledgement, an error, or the data asked for). Its
+// own error means the exchange itself failed.
+func (s *routeSocket) roundTrip(reqs [][]byte, answer func(i int, m syscall.NetlinkMessage)) error {
 	var out []byte
 	pending := map[uint32]int{}
 	for i, m := range reqs {
@@ -179,11 +191,11 @@ func (s *routeSocket) exchange(reqs [][]byte, errs []error) error {
 		}
 		for _, m := range msgs {
 			i, ok := pending[m.Header.Seq]
-			if !ok || m.Header.Type != unix.NLMSG_ERROR {
+			if !ok || m.Header.Type == unix.NLMSG_NOOP {
 				continue
 			}
 			delete(pending, m.Header.Seq)
-			errs[i] = ackError(m.Header.Flags, m.Data)
+			answer(i, m)
 		}
 	}
 	return nil

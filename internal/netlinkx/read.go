@@ -160,19 +160,6 @@ func (h *Handle) TableInUse(table uint32) (bool, error) {
 	return false, nil
 }
 
-// RouteGet asks the kernel which route it would use to reach dst
-// (`ip route get DST`); ok is false when there is none.
-func (h *Handle) RouteGet(dst netip.Addr) (r Route, ok bool, err error) {
-	list, err := h.h.RouteGet(dst.WithZone("").AsSlice())
-	if err != nil {
-		return Route{}, false, err
-	}
-	if len(list) == 0 {
-		return Route{}, false, nil
-	}
-	return routeOf(family(dst), list[0]), true, nil
-}
-
 // DefaultRoute is the first default route of a family in the main table,
 // the first line `ip -4 route show default` prints; ok is false when there
 // is none.

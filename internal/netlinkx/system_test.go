@@ -92,9 +92,9 @@ func TestSystem(t *testing.T) {
 	if h4.MTU != 1400 {
 		t.Errorf("mtu %d", h4.MTU)
 	}
-	r, ok, err := h.RouteGet(netip.MustParseAddr("192.168.1.9"))
-	if err != nil || !ok || r.LinkIndex != link.Index || r.MTU != 0 {
-		t.Errorf("route get: %+v %v %v", r, ok, err)
+	l := h.RouteGetAll([]netip.Addr{netip.MustParseAddr("192.168.1.9")})[0]
+	if l.Err != nil || !l.OK || l.Route.LinkIndex != link.Index || l.Route.MTU != 0 {
+		t.Errorf("route get: %+v", l)
 	}
 	if err := h.Apply(LinkSetMTUUp{Name: "d0", MTU: 20}); err == nil || err.Error() != "Error: mtu less than device minimum." {
 		t.Errorf("mtu 20: %v", err)

@@ -68,8 +68,8 @@ func (m *nullHost) ApplyRoutes(ops []netlinkx.RouteAdd) []error {
 }
 func (m *nullHost) Addresses(string) ([]netip.Prefix, error)     { return nil, nil }
 func (m *nullHost) Routes(int, uint32) ([]netlinkx.Route, error) { return nil, nil }
-func (m *nullHost) RouteGet(netip.Addr) (netlinkx.Route, bool, error) {
-	return netlinkx.Route{}, false, nil
+func (m *nullHost) RouteGetAll(d []netip.Addr) []netlinkx.RouteLookup {
+	return make([]netlinkx.RouteLookup, len(d))
 }
 func (m *nullHost) Rules(int) ([]netlinkx.Rule, error)    { return nil, nil }
 func (m *nullHost) TableInUse(uint32) (bool, error)       { return false, nil }

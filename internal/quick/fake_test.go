@@ -300,8 +300,17 @@ func (f *fakeHost) Routes(family int, table uint32) ([]netlinkx.Route, error) {
 	return out, nil
 }
 
-// RouteGet answers with the longest match in the main table.
-func (f *fakeHost) RouteGet(dst netip.Addr) (netlinkx.Route, bool, error) {
+// RouteGetAll answers each with the longest match in the main table.
+func (f *fakeHost) RouteGetAll(dsts []netip.Addr) []netlinkx.RouteLookup {
+	out := make([]netlinkx.RouteLookup, len(dsts))
+	for i, d := range dsts {
+		r, ok, err := f.routeGet(d)
+		out[i] = netlinkx.RouteLookup{Route: r, OK: ok, Err: err}
+	}
+	return out
+}
+
+func (f *fakeHost) routeGet(dst netip.Addr) (netlinkx.Route, bool, error) {
 	fam := unix.AF_INET
 	if dst.Is6() {
 		fam = unix.AF_INET6

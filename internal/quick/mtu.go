@@ -25,8 +25,7 @@ var endpointPattern = regexp.MustCompile(`^\[?([a-z0-9:.]+)\]?:[0-9]+$`)
 // 1500; minus the overhead. Failed lookups are skipped, as in the
 // reference.
 func autoMTU(n Net, dev *conf.Device) int {
-	best := math.MaxInt32
-	n = &memoNet{Net: n, links: map[int]netlinkx.Link{}}
+	var addrs []netip.Addr
 	asked := map[netip.Addr]bool{}
 	for i := range dev.Peers {
 		ep := dev.Peers[i].Endpoint
@@ -42,11 +41,15 @@ func autoMTU(n Net, dev *conf.Device) int {
 			continue
 		}
 		asked[addr] = true
-		r, ok, err := n.RouteGet(addr)
-		if err != nil || !ok {
+		addrs = append(addrs, addr)
+	}
+	best := math.MaxInt32
+	n = &memoNet{Net: n, links: map[int]netlinkx.Link{}}
+	for _, l := range n.RouteGetAll(addrs) {
+		if l.Err != nil || !l.OK {
 			continue
 		}
-		if c, ok := routeMTU(n, r); ok && c < best {
+		if c, ok := routeMTU(n, l.Route); ok && c < best {
 			best = c
 		}
 	}

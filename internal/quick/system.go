@@ -20,7 +20,8 @@ type Net interface {
 	Apply(op netlinkx.Op) error
 	Addresses(name string) ([]netip.Prefix, error)
 	Routes(family int, table uint32) ([]netlinkx.Route, error)
-	RouteGet(dst netip.Addr) (netlinkx.Route, bool, error)
+	// RouteGetAll looks up the route to each destination, as `ip route get`.
+	RouteGetAll(dsts []netip.Addr) []netlinkx.RouteLookup
 	Rules(family int) ([]netlinkx.Rule, error)
 	TableInUse(table uint32) (bool, error)
 }
