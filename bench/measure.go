@@ -99,11 +99,8 @@ func timeMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", helperTime, err)
 		return 2
 	}
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", strings.Join(cmd.Args, " "), err)
+	_, wall, ok := runTimed(cmd)
+	if !ok {
 		return 1
 	}
 	fmt.Printf("RESULT %d %d %d\n", wall, cpuOf(cmd.ProcessState), rssOf(cmd.ProcessState))
@@ -123,11 +120,8 @@ func upPingMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v (and -ping is needed)\n", helperUpPing, err)
 		return 2
 	}
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", strings.Join(cmd.Args, " "), err)
+	start, wall, ok := runTimed(cmd)
+	if !ok {
 		return 1
 	}
 	// One echo at a time, each given 20 ms: the first is queued by the
@@ -142,6 +136,19 @@ func upPingMain(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "%s: no ping reply from %s within 5s\n", helperUpPing, *ping)
 	return 1
+}
+
+// runTimed runs cmd and returns when it started and how long it ran; ok is
+// false (the failure said on stderr) when it failed.
+func runTimed(cmd *exec.Cmd) (start time.Time, wall time.Duration, ok bool) {
+	start = time.Now()
+	err := cmd.Run()
+	wall = time.Since(start)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", strings.Join(cmd.Args, " "), err)
+		return start, wall, false
+	}
+	return start, wall, true
 }
 
 func cpuOf(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
