@@ -29,6 +29,12 @@ type Options struct {
 	// the wg part and the wg-quick values are not checked (the reference's
 	// strip does not check them either), except SaveConfig.
 	StripOnly bool
+	// Lenient, with StripOnly, is how `wg-quick down` reads a file: a
+	// SaveConfig that is neither true nor false, or a Table that starts
+	// like a number and is not one, is reported through Warn (with its file
+	// and line) and read as unset, instead of failing: down must take the
+	// interface away whatever the file has become.
+	Lenient bool
 }
 
 func (o *Options) warn(s string) {

@@ -19,6 +19,11 @@ type File struct {
 	// WGLines are the lines passed to wg, in order, as wg-quick's `read -r`
 	// leaves them (surrounding blanks and tabs removed).
 	WGLines []NumberedLine
+	// TableErr is set when Table is a name that rt_tables does not know
+	// (Config.Interface.TableID is then 0): the reference brings such a
+	// file up as long as no route needs the table, so the error (with its
+	// file and line) is up's to report where one does.
+	TableErr error
 }
 
 // NumberedLine is a line with its 1-based number in the file.
@@ -171,7 +176,11 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			case "false":
 				iface.SaveConfig = false
 			default:
-				return nil, fail("`%s' is neither true nor false", printable(value))
+				if !opts.lenient() {
+					return nil, fail("`%s' is neither true nor false", printable(value))
+				}
+				opts.warn(fail("`%s' is neither true nor false; read as false", printable(value)).Error())
+				iface.SaveConfig = false
 			}
 			iface.HasSaveConfig = true
 		}
@@ -185,10 +194,20 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 	}
 	if tableLine > 0 && !opts.stripOnly() {
 		id, err := ParseTable(iface.Table, opts.table)
-		if err != nil {
+		switch {
+		case err == nil:
+			iface.TableID = id
+		case !isDigit(iface.Table[0]):
+			f.TableErr = &Error{File: path, Line: tableLine, Msg: err.Error()}
+		default:
 			return nil, &Error{File: path, Line: tableLine, Msg: err.Error()}
 		}
-		iface.TableID = id
+	}
+	if tableLine > 0 && opts.lenient() && iface.Table != "" && isDigit(iface.Table[0]) {
+		if _, err := ParseTable(iface.Table, nil); err != nil {
+			opts.warn((&Error{File: path, Line: tableLine, Msg: err.Error() + "; read as auto"}).Error())
+			iface.Table = ""
+		}
 	}
 	if opts.stripOnly() {
 		return f, nil
@@ -207,6 +226,8 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 }
 
 func (o *Options) stripOnly() bool { return o != nil && o.StripOnly }
+
+func (o *Options) lenient() bool { return o.stripOnly() && o.Lenient }
 
 // MTU limits for the MTU key: IPv4's minimum, and the largest a link takes.
 const (

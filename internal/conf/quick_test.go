@@ -3,6 +3,7 @@ package conf
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,9 @@ func describeQuick(f *File, err error) string {
 	fmt.Fprintf(&b, "\ndns: %v\nsearch: %q\n", i.DNS, i.DNSSearch)
 	if i.MTU != nil {
 		fmt.Fprintf(&b, "mtu: %d\n", *i.MTU)
+	}
+	if f.TableErr != nil {
+		fmt.Fprintf(&b, "table error (up's, where a route needs it): %v\n", f.TableErr)
 	}
 	fmt.Fprintf(&b, "table: %q (%d)\nsaveconfig: %v (set %v)\n", i.Table, i.TableID, i.SaveConfig, i.HasSaveConfig)
 	for _, h := range [][2]any{{"preup", i.PreUp}, {"postup", i.PostUp}, {"predown", i.PreDown}, {"postdown", i.PostDown}} {
@@ -198,5 +202,78 @@ func TestInterfaceNames(t *testing.T) {
 	}
 	if got := QuickConfigPath("./wg0.conf"); got != "./wg0.conf" {
 		t.Errorf("QuickConfigPath(./wg0.conf) = %s", got)
+	}
+}
+
+// TestQuickLenient: `down` reads a file with StripOnly and Lenient: a bad
+// SaveConfig or Table number is a warning naming its line, read as unset;
+// the wg part is not parsed (no name is resolved, a typo is no error).
+func TestQuickLenient(t *testing.T) {
+	text := "[Interface]\nPrivteKey = oops\nSaveConfig = maybe\nTable = 0x\nDNS = 10.0.0.53\nPostDown = echo %i\n\n[Peer]\nPublicKey = nonsense\nEndpoint = vpn.example.test:51820\n"
+	var warnings []string
+	resolved := false
+	opts := &Options{StripOnly: true, Lenient: true, Warn: func(s string) { warnings = append(warnings, s) },
+		Resolver: ResolverFunc(func(string) (netip.Addr, error) { resolved = true; return netip.Addr{}, nil })}
+	f, err := ParseQuick("wg0.conf", []byte(text), opts)
+	if err != nil {
+		t.Fatalf("lenient parse: %v", err)
+	}
+	if resolved {
+		t.Error("a host name was resolved")
+	}
+	want := []string{
+		"wg0.conf:3: `maybe' is neither true nor false; read as false",
+		"wg0.conf:4: Table is not a number from 0 to 4294967295: `0x'; read as auto",
+	}
+	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	}
+	i := f.Config.Interface
+	if i.SaveConfig || i.Table != "" || len(i.DNS) != 1 || len(i.PostDown) != 1 {
+		t.Errorf("read as %+v", i)
+	}
+	// Without Lenient, the same file fails at its SaveConfig line.
+	if _, err := ParseQuick("wg0.conf", []byte(text), &Options{StripOnly: true}); err == nil || !strings.HasPrefix(err.Error(), "wg0.conf:3: ") {
+		t.Errorf("strict strip parse: %v", err)
+	}
+}
+
+// TestQuickTableName: a Table name rt_tables does not know is no parse
+// error; it is kept for up, which fails where a route needs the table.
+func TestQuickTableName(t *testing.T) {
+	f, err := ParseQuick("wg0.conf", []byte("[Interface]\nTable = nosuchtable\n"), &Options{Tables: testTables})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.TableErr == nil || f.TableErr.Error() != "wg0.conf:2: Table is neither auto, off, a number nor a name from rt_tables: `nosuchtable'" {
+		t.Errorf("TableErr = %v", f.TableErr)
+	}
+	if _, err := ParseQuick("wg0.conf", []byte("[Interface]\nTable = 99999999999\n"), &Options{Tables: testTables}); err == nil {
+		t.Error("a Table number out of range was accepted")
+	}
+	f, err = ParseQuick("wg0.conf", []byte("[Interface]\nTable = vpn\n"), &Options{Tables: testTables})
+	if err != nil || f.TableErr != nil || f.Config.Interface.TableID != 100 {
+		t.Errorf("known name: %v %v %d", err, f.TableErr, f.Config.Interface.TableID)
+	}
+}
+
+// TestLoose reads keys and FwMark from unchecked wg lines.
+func TestLoose(t *testing.T) {
+	priv, psk := "kG5bG/8p/fVgKHmI2EaudSOvnx7qz1jj4ygEYKPZYH8=", "yqIu1+V9Je59NPVR4cjW9FaUZ+hDk9w5pI8ACuBBzlE="
+	text := "[Interface]\nprivatekey = " + priv + "\nFwMark = 0x1234\nPrivteKey = x\n[Peer]\nPublicKey = bad\nPresharedKey=" + psk + " # c\nEndpoint = nowhere:1\n"
+	f, err := ParseQuick("wg0.conf", []byte(text), &Options{StripOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := f.Loose()
+	if len(l.Secrets) != 2 || l.Secrets[0].String() != priv || l.Secrets[1].String() != psk {
+		t.Errorf("secrets: %v", l.Secrets)
+	}
+	if !l.HasFwMark || l.FwMark != 0x1234 {
+		t.Errorf("fwmark: %v %d", l.HasFwMark, l.FwMark)
+	}
+	l.Wipe()
+	if l.Secrets != nil {
+		t.Error("not wiped")
 	}
 }

@@ -477,6 +477,18 @@ func (e fakeExec) Run(ctx context.Context, c Command) (int, error) {
 		f.logf("bash: %s", hook)
 		for _, cmd := range strings.Split(hook, ";") {
 			cmd = strings.TrimSpace(cmd)
+			if s, ok := strings.CutPrefix(cmd, "wg set "); ok {
+				// wg set IF ARGS... on the fake's device.
+				w := strings.Fields(s)
+				cfg, err := conf.ParseSetArgs(w[1:], nil)
+				if err == nil {
+					err = fakeDevices{f}.Configure(w[0], cfg)
+				}
+				if err != nil {
+					fmt.Fprintln(c.Stderr, err)
+					return 1, nil
+				}
+			}
 			if s, ok := strings.CutPrefix(cmd, "echo "); ok {
 				fmt.Fprintln(c.Stdout, s)
 			}

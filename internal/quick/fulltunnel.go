@@ -436,8 +436,8 @@ func leftoverSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
 	var steps []Step
 	if i.Table == "" || i.Table == conf.TableAuto {
 		var marks []uint32
-		if i.FwMark != nil && *i.FwMark != 0 {
-			marks = append(marks, *i.FwMark)
+		if m := l.fwMark(); m != 0 {
+			marks = append(marks, m)
 		}
 		if m, err := sys.Firewall.Marks(ctx, iface); err == nil {
 			marks = append(marks, m...)

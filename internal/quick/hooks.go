@@ -20,7 +20,7 @@ func hookSteps(sys *Sys, l *Loaded, hooks []string) []Step {
 	for _, h := range hooks {
 		expanded := strings.ReplaceAll(h, "%i", l.Interface)
 		steps = append(steps, Step{
-			Line: hideSecrets(expanded, &l.File.Config),
+			Line: hideSecrets(expanded, l.secrets()),
 			Do: func(ctx context.Context) error {
 				return runHook(ctx, sys, l, expanded)
 			},
@@ -68,16 +68,7 @@ func runAll(ctx context.Context, r *runner, steps []Step) error {
 // and preshared keys (base64 or hex) shown as "(hidden)": a hook may carry
 // one (`wg set %i peer ... preshared-key <(echo KEY)`), and the trace goes
 // to logs. The hook itself runs with the keys.
-func hideSecrets(line string, c *conf.Config) string {
-	var keys []*conf.Key
-	if c.Interface.PrivateKey != nil {
-		keys = append(keys, c.Interface.PrivateKey)
-	}
-	for i := range c.Peers {
-		if c.Peers[i].PresharedKey != nil {
-			keys = append(keys, c.Peers[i].PresharedKey)
-		}
-	}
+func hideSecrets(line string, keys []conf.Key) string {
 	for _, k := range keys {
 		if k.IsZero() {
 			continue

@@ -19,11 +19,52 @@ type Loaded struct {
 	// Path is the file with symlinks resolved (where save writes).
 	Path string
 	File *conf.File
+	// Loose holds what down reads from the wg lines of a file parsed with
+	// StripOnly (keys to hide, FwMark); nil when the file was parsed whole.
+	Loose *conf.Loose
+}
+
+// secrets are the file's private and preshared keys, which a trace hides.
+func (l *Loaded) secrets() []conf.Key {
+	if l.Loose != nil {
+		return l.Loose.Secrets
+	}
+	var keys []conf.Key
+	c := &l.File.Config
+	if c.Interface.PrivateKey != nil {
+		keys = append(keys, *c.Interface.PrivateKey)
+	}
+	for i := range c.Peers {
+		if c.Peers[i].PresharedKey != nil {
+			keys = append(keys, *c.Peers[i].PresharedKey)
+		}
+	}
+	return keys
+}
+
+// fwMark is the file's FwMark, 0 when it has none (or it does not parse).
+func (l *Loaded) fwMark() uint32 {
+	if l.Loose != nil {
+		return l.Loose.FwMark
+	}
+	if m := l.File.Config.Interface.FwMark; m != nil {
+		return *m
+	}
+	return 0
+}
+
+// Wipe clears the keys l holds.
+func (l *Loaded) Wipe() {
+	l.File.Config.Wipe()
+	if l.Loose != nil {
+		l.Loose.Wipe()
+	}
 }
 
 // Load finds the configuration for wg-quick's argument (an interface name
 // or a path), checks its name, warns through warn when others may read it,
-// and parses it. Errors carry wg-quick's wording without the program-name
+// and parses it (with opts.StripOnly, only wg-quick's keys: what down and
+// save need, without resolving a name or checking the wg part). Errors carry wg-quick's wording without the program-name
 // prefix.
 func Load(arg string, opts *conf.Options, warn func(string)) (*Loaded, error) {
 	path := conf.QuickConfigPath(arg)
@@ -50,7 +91,12 @@ func Load(arg string, opts *conf.Options, warn func(string)) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Loaded{Interface: iface, Path: resolved, File: f}, nil
+	l := &Loaded{Interface: iface, Path: resolved, File: f}
+	if opts != nil && opts.StripOnly {
+		loose := f.Loose()
+		l.Loose = &loose
+	}
+	return l, nil
 }
 
 // resolvePath is readlink -f: absolute, every symlink resolved.

@@ -37,6 +37,9 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 	} else if exists {
 		return die(sys, fmt.Errorf("`%s' already exists", l.Interface))
 	}
+	if err := tableNeeded(l); err != nil {
+		return die(sys, err)
+	}
 	if err := lock.Changing("up"); err != nil {
 		return die(sys, err)
 	}
@@ -51,6 +54,39 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 		return exitCode(err)
 	}
 	return 0
+}
+
+// tableNeeded refuses, before anything changes, a Table name rt_tables
+// does not know when the file's allowed IPs need routes in it (the
+// reference would add the interface, fail at the first route and roll
+// back). Without allowed IPs in the file such a Table needs no table, and
+// up goes on, as the reference's does.
+func tableNeeded(l *Loaded) error {
+	if l.File.TableErr == nil || l.File.Config.Interface.Table == conf.TableOff {
+		return nil
+	}
+	for i := range l.File.Config.Peers {
+		for _, a := range l.File.Config.Peers[i].AllowedIPs {
+			if !a.Remove {
+				return l.File.TableErr
+			}
+		}
+	}
+	return nil
+}
+
+// tableID is the number of the file's Table for a route: a name rt_tables
+// did not know when the file was read is looked up again (a PreUp may have
+// added it), and fails as `ip route add ... table NAME` does.
+func tableID(l *Loaded) (uint32, error) {
+	i := &l.File.Config.Interface
+	if l.File.TableErr == nil {
+		return i.TableID, nil
+	}
+	if id, ok := conf.LookupTable(i.Table); ok {
+		return id, nil
+	}
+	return 0, fail(255, "Error: argument \"%s\" is wrong: \"table\" value is invalid", i.Table)
 }
 
 // upPhases is cmd_up from add_if on.
@@ -281,7 +317,12 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	var batch []netlinkx.RouteAdd
 	for _, p := range prefixes {
 		if !auto {
-			batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: i.TableID})
+			id, err := tableID(l)
+			if err != nil {
+				r.trace(netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table}.String())
+				return err
+			}
+			batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: id})
 			continue
 		}
 		if p.Bits() == 0 {
