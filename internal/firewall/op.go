@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Op is one change, in the reference's terms: the command wg-quick prints
@@ -11,7 +12,36 @@ import (
 type Op struct {
 	line    string
 	payload string
+	kind    string
 	do      func() error
+}
+
+// Kinds of Op.
+const (
+	KindFirewall = "firewall"
+	KindSysctl   = "sysctl"
+)
+
+// Kind is what the Op changes: KindFirewall (guard rules) or KindSysctl
+// (src_valid_mark and its record).
+func (o Op) Kind() string {
+	if o.kind == "" {
+		return KindFirewall
+	}
+	return o.kind
+}
+
+// Fields describe the change for a machine-readable plan: the payload the
+// reference would feed its command, or the sysctl's key and value.
+func (o Op) Fields() map[string]any {
+	if o.Kind() == KindSysctl {
+		key, value, _ := strings.Cut(strings.TrimPrefix(o.line, "sysctl -q "), "=")
+		if key == "" {
+			return map[string]any{"key": SrcValidMarkKey, "value": nil, "drop_record": true}
+		}
+		return map[string]any{"key": key, "value": value, "drop_record": false}
+	}
+	return map[string]any{"payload": o.payload}
 }
 
 // String is the trace line, e.g. "nft -f /dev/fd/63".

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // SrcValidMarkKey is the sysctl the full tunnel needs: with it, rp_filter
@@ -41,6 +41,9 @@ type SrcValidMark struct {
 	// reference's userspace devices use too, and which goes away at
 	// reboot, as the sysctl does).
 	StateDir string
+	// Warn, if not nil, receives a line when a record that no longer
+	// matches the system is dropped (see PlanRestore).
+	Warn func(string)
 }
 
 func (s SrcValidMark) procSys() string {
@@ -107,7 +110,7 @@ func (s SrcValidMark) PlanEnable(iface string) (*Op, error) {
 	if err != nil || v == "1" {
 		return nil, err
 	}
-	return &Op{line: "sysctl -q " + SrcValidMarkKey + "=1", do: func() error {
+	return &Op{line: "sysctl -q " + SrcValidMarkKey + "=1", kind: KindSysctl, do: func() error {
 		id, err := s.netnsID()
 		if err != nil {
 			return err
@@ -130,6 +133,13 @@ func (s SrcValidMark) PlanEnable(iface string) (*Op, error) {
 // not change it), or another interface still has full-tunnel IPv4 rules
 // (found through fw; the record stays for the last one). Do writes the
 // former value only if the value is still 1, and removes the record.
+//
+// A record that no longer matches the system is never applied: one left
+// by a namespace that is gone (another cookie with this inode number), or
+// one whose value is no longer the 1 we set (someone set it since: the
+// reference's down leaves it at 1, but a user or another tool may not).
+// Then the step has no line, and its Do removes the record and says so
+// through s.Warn.
 func (s SrcValidMark) PlanRestore(ctx context.Context, iface string, fw *Firewall) (*Op, error) {
 	id, err := s.netnsID()
 	if err != nil {
@@ -139,10 +149,16 @@ func (s SrcValidMark) PlanRestore(ctx context.Context, iface string, fw *Firewal
 	if err != nil || !ok {
 		return nil, err
 	}
-	if rec.netns.cookie != 0 && id.cookie != 0 && rec.netns.cookie != id.cookie {
-		// A namespace that is gone had this inode number.
-		os.Remove(s.recordPath(id))
-		return nil, nil
+	if !rec.netns.Same(id) {
+		return s.dropOp(id, fmt.Sprintf("dropping the record of %s left by a network namespace that is gone (%s)", SrcValidMarkKey, s.recordPath(id))), nil
+	}
+	v, err := s.Get()
+	if err != nil {
+		return nil, err
+	}
+	if v != "1" {
+		return s.dropOp(id, fmt.Sprintf("%s is %s, not the 1 wg-quick set for %s: leaving it, and dropping the record of its former value %s",
+			SrcValidMarkKey, v, rec.iface, rec.previous)), nil
 	}
 	others, err := fw.Others(ctx, iface, IPv4)
 	if err != nil {
@@ -151,7 +167,7 @@ func (s SrcValidMark) PlanRestore(ctx context.Context, iface string, fw *Firewal
 	if len(others) > 0 {
 		return nil, nil
 	}
-	return &Op{line: "sysctl -q " + SrcValidMarkKey + "=" + rec.previous, do: func() error {
+	return &Op{line: "sysctl -q " + SrcValidMarkKey + "=" + rec.previous, kind: KindSysctl, do: func() error {
 		v, err := s.Get()
 		if err != nil {
 			return err
@@ -168,55 +184,44 @@ func (s SrcValidMark) PlanRestore(ctx context.Context, iface string, fw *Firewal
 	}}, nil
 }
 
-// netnsID names a network namespace: its inode number, and its cookie
-// (never reused while the system runs; 0 where the kernel cannot tell).
-type netnsID struct {
-	inode, cookie uint64
-}
-
-// soNetnsCookie is SO_NETNS_COOKIE (Linux 5.14), the same on every Linux
-// port of Go.
-const soNetnsCookie = 71
-
-func (s SrcValidMark) netnsID() (netnsID, error) {
-	var id netnsID
-	err := inNetNS(s.NetNS, func() error {
-		var st unix.Stat_t
-		if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
-			return err
+// dropOp removes a record that no longer matches the system, saying why.
+func (s SrcValidMark) dropOp(id osys.NetNS, why string) *Op {
+	return &Op{kind: KindSysctl, do: func() error {
+		if s.Warn != nil {
+			s.Warn(why)
 		}
-		id.inode = st.Ino
-		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil
-		}
-		defer unix.Close(fd)
-		if c, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, soNetnsCookie); err == nil {
-			id.cookie = c
+		if err := os.Remove(s.recordPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the record of %s: %w", SrcValidMarkKey, err)
 		}
 		return nil
+	}}
+}
+
+func (s SrcValidMark) netnsID() (osys.NetNS, error) {
+	var id osys.NetNS
+	err := inNetNS(s.NetNS, func() error {
+		var err error
+		id, err = osys.CurrentNetNS()
+		return err
 	})
-	if err != nil {
-		return id, fmt.Errorf("identifying the network namespace: %w", err)
-	}
-	return id, nil
+	return id, err
 }
 
 // record is what PlanEnable leaves for PlanRestore.
 type record struct {
-	netns    netnsID
+	netns    osys.NetNS
 	previous string
 	iface    string
 }
 
-func (s SrcValidMark) recordPath(id netnsID) string {
-	return filepath.Join(s.stateDir(), fmt.Sprintf("src_valid_mark.%d", id.inode))
+func (s SrcValidMark) recordPath(id osys.NetNS) string {
+	return filepath.Join(s.stateDir(), fmt.Sprintf("src_valid_mark.%d", id.Inode))
 }
 
 func (s SrcValidMark) writeRecord(r record) error {
 	path := s.recordPath(r.netns)
 	text := fmt.Sprintf("# wg-quick set %s from %s to 1 for %s; the last full tunnel's down sets it back\n"+
-		"netns %d %d\nprevious %s\ninterface %s\n", SrcValidMarkKey, r.previous, r.iface, r.netns.inode, r.netns.cookie, r.previous, r.iface)
+		"netns %d %d\nprevious %s\ninterface %s\n", SrcValidMarkKey, r.previous, r.iface, r.netns.Inode, r.netns.Cookie, r.previous, r.iface)
 	if err := os.MkdirAll(s.stateDir(), 0o755); err != nil {
 		return fmt.Errorf("recording the former %s: %w", SrcValidMarkKey, err)
 	}
@@ -231,7 +236,7 @@ func (s SrcValidMark) writeRecord(r record) error {
 	return nil
 }
 
-func (s SrcValidMark) readRecord(id netnsID) (record, bool, error) {
+func (s SrcValidMark) readRecord(id osys.NetNS) (record, bool, error) {
 	path := s.recordPath(id)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -247,8 +252,8 @@ func (s SrcValidMark) readRecord(id netnsID) (record, bool, error) {
 		f := strings.Fields(sc.Text())
 		switch {
 		case len(f) == 3 && f[0] == "netns":
-			r.netns.inode, _ = strconv.ParseUint(f[1], 10, 64)
-			r.netns.cookie, _ = strconv.ParseUint(f[2], 10, 64)
+			r.netns.Inode, _ = strconv.ParseUint(f[1], 10, 64)
+			r.netns.Cookie, _ = strconv.ParseUint(f[2], 10, 64)
 		case len(f) == 2 && f[0] == "previous":
 			r.previous = f[1]
 		case len(f) == 2 && f[0] == "interface":
@@ -258,7 +263,7 @@ func (s SrcValidMark) readRecord(id netnsID) (record, bool, error) {
 	if err := sc.Err(); err != nil {
 		return record{}, false, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if _, err := strconv.Atoi(r.previous); err != nil || r.netns.inode != id.inode {
+	if _, err := strconv.Atoi(r.previous); err != nil || r.netns.Inode != id.Inode {
 		return record{}, false, fmt.Errorf("%s: not a record of %s for this namespace", path, SrcValidMarkKey)
 	}
 	return r, true, nil

@@ -176,3 +176,71 @@ func TestSrcValidMarkReadOnly(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestSrcValidMarkStaleRecord (issue 13 §2): a record that no longer
+// matches the system is dropped with a warning, never applied: the value
+// is no longer the 1 we set, or the record was left by a namespace that is
+// gone (another cookie with this inode number).
+func TestSrcValidMarkStaleRecord(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		stale func(t *testing.T, h *host, s SrcValidMark)
+		value string // the value the drop must leave
+		warn  string
+	}{
+		{"value-changed", func(t *testing.T, h *host, s SrcValidMark) {
+			h.in("", "sysctl", "-q", "-w", SrcValidMarkKey+"=0")
+		}, "0", "is 0, not the 1 wg-quick set for wg0"},
+		{"namespace-gone", func(t *testing.T, h *host, s SrcValidMark) {
+			id, err := s.netnsID()
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, _, err := s.readRecord(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.netns.Cookie++
+			if rec.netns.Cookie == 1 {
+				t.Skip("this kernel has no namespace cookies (before 5.14): a gone namespace cannot be told")
+			}
+			if err := s.writeRecord(rec); err != nil {
+				t.Fatal(err)
+			}
+		}, "1", "left by a network namespace that is gone"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHost(t, "fws")
+			dir := t.TempDir()
+			var warnings []string
+			s := SrcValidMark{NetNS: h.fd, StateDir: dir, Warn: func(w string) { warnings = append(warnings, w) }}
+			op, err := s.PlanEnable("wg0")
+			if err != nil || op == nil {
+				t.Fatalf("PlanEnable: %v %v", op, err)
+			}
+			if err := op.Do(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			c.stale(t, h, s)
+			op, err = s.PlanRestore(ctx(t), "wg0", h.fw(Auto))
+			if err != nil || op == nil || op.String() != "" || op.Kind() != KindSysctl {
+				t.Fatalf("PlanRestore = %v (line %q), %v; want a step without a line", op, op, err)
+			}
+			if len(warnings) != 0 {
+				t.Errorf("planning warned (it must change and say nothing): %q", warnings)
+			}
+			if err := op.Do(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) != 1 || !strings.Contains(warnings[0], c.warn) {
+				t.Errorf("warnings %q, want one holding %q", warnings, c.warn)
+			}
+			if v := sysctlIn(h); v != c.value {
+				t.Errorf("value %q, want %q", v, c.value)
+			}
+			if records, _ := filepath.Glob(filepath.Join(dir, "src_valid_mark.*")); len(records) != 0 {
+				t.Errorf("records left: %q", records)
+			}
+		})
+	}
+}
