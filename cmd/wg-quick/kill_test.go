@@ -215,7 +215,7 @@ func TestKillDownAtEveryStep(t *testing.T) {
 		// Before down starts to remove (its PreDown hook, SaveConfig),
 		// its record says so and nothing of ours has changed: the
 		// interface is whole, and up finds it there.
-		changing := strings.HasPrefix(a.ReadFile("/run/wireguard/wg0.lock"), "down ")
+		changing := strings.HasPrefix(lockRecord(t, a, "wg0"), "down ")
 		u, _ := hookedRun(t, a, "", "up", "wg0")
 		switch {
 		case changing && (u.Code != 0 || !strings.HasPrefix(u.Stderr, "[!] Cleaning up `wg0' after an interrupted run (down ")):
@@ -230,4 +230,24 @@ func TestKillDownAtEveryStep(t *testing.T) {
 	if n < 3 {
 		t.Errorf("down was killed at %d points only", n)
 	}
+}
+
+// lockRecord is the content of iface's lock file in h's /run/wireguard
+// (IFACE.NETNS.lock, one namespace's), "" when there is none.
+func lockRecord(t *testing.T, h *testnet.Host, iface string) string {
+	t.Helper()
+	var found []string
+	for _, e := range dirEntries(h, "/run/wireguard") {
+		if strings.HasPrefix(e, iface+".") && strings.HasSuffix(e, ".lock") {
+			found = append(found, e)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return ""
+	case 1:
+		return h.ReadFile("/run/wireguard/" + found[0])
+	}
+	t.Fatalf("more than one lock file of %s: %q", iface, found)
+	return ""
 }

@@ -35,14 +35,27 @@ func (e *env) warn(s string) { fmt.Fprintln(e.stderr, s) }
 
 type verb struct {
 	name string
-	run  func(e *env, arg string) int
+	run  func(e *env, arg string, o options) int
+	// dryRun: the verb takes --dry-run (and --json).
+	dryRun bool
 }
 
 var verbs = []verb{
-	{"up", upMain},
-	{"down", downMain},
-	{"save", saveMain},
-	{"strip", stripMain},
+	{"up", upMain, true},
+	{"down", downMain, true},
+	{"save", saveMain, true},
+	{"strip", stripMain, false},
+	{"reload", reloadMain, true},
+}
+
+// options are our additions to the reference's command line, given
+// anywhere among its two words: --dry-run (print the plan, change
+// nothing), --json (the plan as JSON), --hooks (reload runs the hooks).
+// The reference takes exactly two words, so no command line it accepts
+// changes meaning.
+type options struct {
+	verb                string
+	dryRun, json, hooks bool
 }
 
 func usage(e *env) {
@@ -77,14 +90,42 @@ func run(e *env, args []string) int {
 		usage(e)
 		return 0
 	}
-	if len(args) == 2 {
+	var o options
+	var words []string
+	for _, a := range args {
+		switch a {
+		case "--dry-run":
+			o.dryRun = true
+		case "--json":
+			o.json = true
+		case "--hooks":
+			o.hooks = true
+		default:
+			words = append(words, a)
+		}
+	}
+	if len(words) == 2 {
 		for _, v := range verbs {
-			if v.name == args[0] {
+			if v.name != words[0] {
+				continue
+			}
+			o.verb = v.name
+			switch {
+			case (o.dryRun || o.json) && !v.dryRun:
+				return e.die("`%s' has no --dry-run", v.name)
+			case o.json && !o.dryRun:
+				return e.die("--json goes with --dry-run")
+			case o.hooks && v.name != "reload":
+				return e.die("--hooks goes with reload")
+			}
+			// A dry run changes nothing, so it needs no root: it reads
+			// what it can and says what it could not.
+			if !o.dryRun {
 				if code, done := autoSu(e); done {
 					return code
 				}
-				return v.run(e, args[1])
 			}
+			return v.run(e, words[1], o)
 		}
 	}
 	usage(e)

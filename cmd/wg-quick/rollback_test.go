@@ -149,7 +149,7 @@ func TestKilledUpRecovery(t *testing.T) {
 		// The hook (bash, sleep) outlives wg-quick: end its process
 		// group, as a service manager ends what is left of a unit.
 		killGroup(t, sleeper)
-		if !strings.Contains(a.Run("ls", "/run/wireguard").Stdout, "wg0.lock") {
+		if lockRecord(t, a, "wg0") == "" {
 			t.Fatalf("no record of the killed up")
 		}
 		if next == "down" {

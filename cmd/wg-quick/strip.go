@@ -9,7 +9,7 @@ import (
 
 // stripMain prints the configuration without wg-quick's own keys, for
 // `wg syncconf IFACE <(wg-quick strip IFACE)`.
-func stripMain(e *env, arg string) int {
+func stripMain(e *env, arg string, _ options) int {
 	l, err := quick.Load(arg, &conf.Options{StripOnly: true}, e.warn)
 	if err != nil {
 		return e.die("%s", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/firewall"
+	"github.com/gowg/wgtools/internal/osys"
 	"github.com/gowg/wgtools/internal/quick"
 )
 
@@ -25,10 +26,11 @@ const (
 )
 
 // withSys reads the configuration, wires the machine in, and runs verb
-// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context. Only up
+// with SIGINT/SIGTERM/SIGHUP turned into a cancelled context (or, with
+// --dry-run, prints its plan). Only up
 // installs firewall rules, so only up reads WG_QUICK_FIREWALL (a wrong
 // value must not stop a down).
-func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.Loaded) int, how reading) int {
+func withSys(e *env, arg string, how reading, o options, verb func(context.Context, *quick.Sys, *quick.Loaded) int) int {
 	opts := &conf.Options{
 		Warn:      e.warn,
 		LookupEnv: e.lookupEnv,
@@ -42,15 +44,15 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 	defer l.Wipe()
 	up := how == whole
 	backend := firewall.Auto
-	if up {
+	if up || o.verb == "reload" {
 		v, _ := e.lookupEnv(firewall.EnvBackend)
 		if backend, err = firewall.ParseBackend(v); err != nil {
 			return e.die("%s", err)
 		}
 	}
-	ctx, stop := quick.WithSignals(context.Background())
+	ctx, stop := osys.WithSignals(context.Background())
 	defer stop()
-	sys, closeSys := quick.NewOSSys(quick.OSOptions{
+	sys, closeSys := newOSSys(osOptions{
 		Prog:      e.prog,
 		Self:      e.self,
 		Environ:   os.Environ(),
@@ -61,5 +63,8 @@ func withSys(e *env, arg string, verb func(context.Context, *quick.Sys, *quick.L
 		Firewall:  backend,
 	})
 	defer closeSys()
+	if o.dryRun {
+		return quick.DryRun(ctx, sys, l, o.verb, quick.DryRunOptions{JSON: o.json, Hooks: o.hooks})
+	}
 	return verb(ctx, sys, l)
 }

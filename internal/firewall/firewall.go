@@ -255,3 +255,47 @@ func (fw *Firewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
 	slices.Sort(marks)
 	return slices.Compact(marks), nil
 }
+
+// Families lists the families in which iface has guard rules, of either
+// kind (for wg-quick reload, which adds what a full tunnel lacks).
+func (fw *Firewall) Families(ctx context.Context, iface string) ([]Family, error) {
+	if !conf.ValidInterfaceName(iface) {
+		return nil, fmt.Errorf("firewall: invalid interface name %q", iface)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	have := map[Family]bool{}
+	n := fw.nft()
+	nftOK, err := n.usable()
+	if err != nil {
+		return nil, err
+	}
+	if nftOK {
+		tables, err := n.tables(TableName(iface))
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tables {
+			for _, f := range []Family{IPv4, IPv6} {
+				if t.Family == tableFamily(f) {
+					have[f] = true
+				}
+			}
+		}
+	}
+	var out []Family
+	for _, f := range []Family{IPv4, IPv6} {
+		if !have[f] {
+			rules, err := fw.ipt(f).find(iface, fw.nftNames(nftOK, f))
+			if err != nil {
+				return nil, err
+			}
+			have[f] = len(rules) > 0
+		}
+		if have[f] {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}

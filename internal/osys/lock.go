@@ -192,3 +192,39 @@ func (l *Lock) Release() {
 	os.Remove(l.path) // while still locked: see AcquireLock's inode check
 	l.f.Close()
 }
+
+// PeekLock reads the lock of iface in the calling thread's network
+// namespace without taking it or touching it (a dry run must not make a
+// real run find the lock busy): the record of a run killed mid-change that
+// a real run would clean up after ("" when there is none), or a
+// *BusyError when the record's process is alive (the holder, or a PID
+// reused since: a dry run's guess).
+func PeekLock(dir, iface string) (string, error) {
+	ns, err := CurrentNetNS()
+	if err != nil {
+		return "", err
+	}
+	path := LockPath(dir, iface, ns)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	rec, recNS, ok := parseRecord(string(data))
+	if !ok || (recNS.Inode != 0 && !recNS.Same(ns)) {
+		return "", nil
+	}
+	if f := strings.Fields(rec); len(f) >= 2 {
+		if pid, err := strconv.Atoi(f[1]); err == nil && pid > 0 && pid != os.Getpid() {
+			if _, err := os.Stat("/proc/" + f[1]); err == nil {
+				return "", &BusyError{Iface: iface, Holder: rec}
+			}
+		}
+	}
+	if changing(rec) {
+		return rec, nil
+	}
+	return "", nil
+}

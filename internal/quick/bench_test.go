@@ -62,8 +62,10 @@ func (m *nullHost) Apply(op netlinkx.Op) error {
 	}
 	return nil
 }
-func (m *nullHost) ApplyRoutes(ops []netlinkx.RouteAdd) []error {
-	m.routes += len(ops)
+func (m *nullHost) ApplyBatch(ops []netlinkx.Op) []error {
+	for _, op := range ops {
+		m.Apply(op)
+	}
 	return make([]error, len(ops))
 }
 func (m *nullHost) Addresses(string) ([]netip.Prefix, error)     { return nil, nil }
@@ -71,12 +73,15 @@ func (m *nullHost) Routes(int, uint32) ([]netlinkx.Route, error) { return nil, n
 func (m *nullHost) RouteGetAll(d []netip.Addr) []netlinkx.RouteLookup {
 	return make([]netlinkx.RouteLookup, len(d))
 }
-func (m *nullHost) Rules(int) ([]netlinkx.Rule, error)    { return nil, nil }
-func (m *nullHost) TableInUse(uint32) (bool, error)       { return false, nil }
-func (m *nullHost) Interfaces() ([]string, error)         { return []string{"wg0"}, nil }
-func (m *nullHost) Device(string) (*conf.Device, error)   { return m.dev, nil }
-func (m *nullHost) KernelModule() bool                    { return true }
-func (m *nullHost) StartEmbedded(string) error            { return nil }
+func (m *nullHost) Rules(int) ([]netlinkx.Rule, error)  { return nil, nil }
+func (m *nullHost) TableInUse(uint32) (bool, error)     { return false, nil }
+func (m *nullHost) Interfaces() ([]string, error)       { return []string{"wg0"}, nil }
+func (m *nullHost) Device(string) (*conf.Device, error) { return m.dev, nil }
+func (m *nullHost) KernelModule() bool                  { return true }
+func (m *nullHost) ModuleAvailable() bool               { return true }
+func (m *nullHost) StartEmbedded(string) error          { return nil }
+func (m *nullHost) SocketOwner(string) (int, bool)      { return 0, false }
+
 func (m *nullHost) Watch(string) func(time.Duration) bool { return nil }
 func (m *nullHost) Configure(name string, cfg *conf.Config) error {
 	m.dev = &conf.Device{Name: name}

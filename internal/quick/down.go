@@ -3,10 +3,9 @@ package quick
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/gowg/wgtools/internal/conf"
-	"github.com/gowg/wgtools/internal/netlinkx"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // Down takes the interface of l down as the reference's cmd_down does,
@@ -18,13 +17,13 @@ func Down(ctx context.Context, sys *Sys, l *Loaded) int {
 		return die(sys, err)
 	}
 	defer lock.Release()
-	r := &runner{stderr: sys.Stderr}
+	r := newRunner(sys)
 	recovered := false
 	if lock != nil && lock.Recovered != "" {
 		recoverInterrupted(ctx, sys, r, l, lock.Recovered)
 		recovered = true
 	}
-	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
+	if ok, err := NewView(sys).IsWireGuard(l.Interface); err != nil || !ok {
 		if recovered {
 			return 0
 		}
@@ -33,47 +32,53 @@ func Down(ctx context.Context, sys *Sys, l *Loaded) int {
 				return code
 			}
 		}
-		return die(sys, fmt.Errorf("`%s' is not a WireGuard interface", l.Interface))
+		return die(sys, errNotWireGuard(l.Interface))
 	}
-	i := &l.File.Config.Interface
-	if err := runAll(ctx, r, hookSteps(sys, l, i.PreDown)); err != nil {
+	r.changing = func() error { return lock.Changing("down") }
+	before, after := downPhases(sys, l)
+	if err := r.run(ctx, before...); err != nil {
 		report(sys.Stderr, err)
 		return exitCode(err)
-	}
-	if i.SaveConfig {
-		if err := saveConfig(ctx, sys, r, l); err != nil {
-			report(sys.Stderr, err)
-			return exitCode(err)
-		}
-	}
-	if err := lock.Changing("down"); err != nil {
-		return die(sys, err)
 	}
 	// Once the interface is being removed, a signal does not stop down
 	// half-way: it runs to the end.
-	bg := context.WithoutCancel(ctx)
-	if err := runAll(bg, r, delIfSteps(sys, l)); err != nil {
+	if err := r.run(context.WithoutCancel(ctx), after...); err != nil {
 		report(sys.Stderr, err)
 		return exitCode(err)
 	}
-	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
-	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
-	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
-	if err := runAll(bg, r, hookSteps(sys, l, i.PostDown)); err != nil {
-		report(sys.Stderr, err)
-		return exitCode(err)
-	}
-	return 0
+	return r.status
 }
 
-// isWireGuard is the reference's test: the name is among `wg show
-// interfaces` (kernel devices and userspace sockets).
-func isWireGuard(sys *Sys, iface string) (bool, error) {
-	list, err := sys.Dev.Interfaces()
-	if err != nil {
-		return false, err
+// downPhases is cmd_down: before the host changes, PreDown and (with
+// SaveConfig) save_config; then del_if, unset_dns, remove_firewall and
+// src_valid_mark (set back if we set it), and PostDown.
+func downPhases(sys *Sys, l *Loaded) (before, after []Phase) {
+	i := &l.File.Config.Interface
+	before = []Phase{phaseOf("PreDown", stop, hookSteps(sys, l, "PreDown", i.PreDown)...)}
+	if i.SaveConfig {
+		before = append(before, phaseOf("save_config", stop, Step{Op: saveOp{sys: sys, l: l}}))
 	}
-	return slices.Contains(list, iface), nil
+	after = append(cleanupPhases(sys, l, stop, carryOn),
+		phaseOf("PostDown", stop, hookSteps(sys, l, "PostDown", i.PostDown)...))
+	return before, after
+}
+
+// cleanupPhases is what down removes, from the system as it is: del_if
+// (in mode delIf), then, each in mode rest, DNS, the guard rules and
+// src_valid_mark.
+func cleanupPhases(sys *Sys, l *Loaded, delIf, rest mode) []Phase {
+	return []Phase{
+		{Name: "del_if", Mode: delIf, Changes: true, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return delIfSteps(sys, v, l), nil
+		}},
+		phaseOf("unset_dns", rest, unsetDNSSteps(sys, l)...),
+		{Name: "remove_firewall", Mode: rest, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return removeFirewallSteps(ctx, sys, l.Interface)
+		}},
+		{Name: "src_valid_mark", Mode: rest, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return restoreSrcValidMarkSteps(ctx, sys, l.Interface)
+		}},
+	}
 }
 
 // downLeftovers is down for an interface that is gone (deleted by hand,
@@ -81,12 +86,13 @@ func isWireGuard(sys *Sys, iface string) (bool, error) {
 // "is not a WireGuard interface" and leaves them; we remove them (see
 // leftoverSteps), say so, and succeed. done is false when nothing was
 // left (or a link of that name exists, which is not ours to judge).
-func downLeftovers(ctx context.Context, sys *Sys, r *runner, l *Loaded, lock *Lock) (code int, done bool) {
-	if _, exists, err := sys.Net.LinkByName(l.Interface); err != nil || exists {
+func downLeftovers(ctx context.Context, sys *Sys, r *runner, l *Loaded, lock *osys.Lock) (code int, done bool) {
+	v := NewView(sys)
+	if _, exists, err := v.Link(l.Interface); err != nil || exists {
 		return 0, false
 	}
 	bg := context.WithoutCancel(ctx)
-	steps := leftoverSteps(bg, sys, l)
+	steps, err := leftoverSteps(bg, sys, v, l)
 	if len(steps) == 0 {
 		return 0, false
 	}
@@ -94,54 +100,24 @@ func downLeftovers(ctx context.Context, sys *Sys, r *runner, l *Loaded, lock *Lo
 	if err := lock.Changing("down"); err != nil {
 		return die(sys, err), true
 	}
-	if !bestEffort(bg, r, sys, steps) {
-		return 1, true
-	}
-	return 0, true
+	r.run(bg, Phase{Name: "leftovers", Mode: carryOn, Plan: func(context.Context, *View) ([]Step, error) { return steps, err }})
+	return r.status, true
 }
 
-// bestEffort runs steps whose failures the reference ignores (`|| true`):
-// each failure is reported and the next step still runs. It reports
-// whether all succeeded.
-func bestEffort(ctx context.Context, r *runner, sys *Sys, steps []Step) bool {
-	ok := true
-	for _, s := range steps {
-		if err := r.do(ctx, s); err != nil {
-			report(sys.Stderr, err)
-			ok = false
+// delIfSteps is del_if as `down` plans it: when the file's Table is unset
+// or auto and the interface has an fwmark and a /0 allowed IP, delete
+// every rule that looks up the fwmark's table and every "from all lookup
+// main suppress_prefixlength 0" rule (but one another full tunnel needs),
+// for IPv4 then IPv6; then delete the interface.
+func delIfSteps(sys *Sys, v *View, l *Loaded) []Step {
+	var steps []Step
+	if autoTable(l.File.Config.Interface.Table) {
+		// get_fwmark fails without a device: then no rule is deleted.
+		if dev, err := v.Device(l.Interface); err == nil && dev.FwMark != 0 && hasDefaultRoute(dev) {
+			steps = tunnelRuleSteps(sys, v, dev.FwMark)
 		}
 	}
-	return ok
-}
-
-// delIfSteps is del_if as `down` runs it: when the file's Table is unset or
-// auto and the interface has an fwmark and a /0 allowed IP, delete every
-// rule that looks up the fwmark's table and every "from all lookup main
-// suppress_prefixlength 0" rule, for IPv4 then IPv6; then delete the
-// interface.
-func delIfSteps(sys *Sys, l *Loaded) []Step {
-	var steps []Step
-	t := l.File.Config.Interface.Table
-	if t == "" || t == conf.TableAuto {
-		steps = append(steps, Step{Do: func(ctx context.Context) error {
-			return deleteRules(ctx, sys, l.Interface)
-		}})
-	}
-	steps = append(steps, Step{
-		Line: netlinkx.LinkDelete{Name: l.Interface}.String(),
-		Do:   func(context.Context) error { return deleteLink(sys, l.Interface) },
-	})
-	return steps
-}
-
-// deleteRules is del_if's rule loops (deleteTunnelRules); nothing when
-// the interface has no fwmark (get_fwmark fails) or no /0 allowed IP.
-func deleteRules(ctx context.Context, sys *Sys, iface string) error {
-	dev, err := sys.Dev.Device(iface)
-	if err != nil || dev.FwMark == 0 || !hasDefaultRoute(dev) {
-		return nil
-	}
-	return deleteTunnelRules(ctx, sys, &runner{stderr: sys.Stderr}, dev.FwMark)
+	return append(steps, Step{Op: deleteLinkOp{sys: sys, iface: l.Interface}})
 }
 
 func hasDefaultRoute(dev *conf.Device) bool {
@@ -153,23 +129,4 @@ func hasDefaultRoute(dev *conf.Device) bool {
 		}
 	}
 	return false
-}
-
-// recoverInterrupted cleans up after a run of up or down that was killed
-// while it changed the host (its lock record was left behind): what down
-// would remove (rules, the interface if it is a WireGuard one, DNS,
-// firewall, src_valid_mark), or when the interface is gone what it left
-// behind (leftoverSteps), each step's failure reported and the rest still
-// done. Hooks are not run.
-func recoverInterrupted(ctx context.Context, sys *Sys, r *runner, l *Loaded, record string) {
-	fmt.Fprintf(sys.Stderr, "[!] Cleaning up `%s' after an interrupted run (%s).\n", l.Interface, record)
-	bg := context.WithoutCancel(ctx)
-	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
-		bestEffort(bg, r, sys, leftoverSteps(bg, sys, l))
-		return
-	}
-	bestEffort(bg, r, sys, delIfSteps(sys, l))
-	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
-	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
-	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
 }

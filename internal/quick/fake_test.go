@@ -20,6 +20,7 @@ import (
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // fakeHost is an in-memory machine for plan and trace tests: enough of
@@ -38,6 +39,8 @@ type fakeHost struct {
 	resolv    map[string]string // resolvconf records
 	failOps   map[string]error  // op line -> error
 	listen    uint16            // port a device without ListenPort gets
+	sockets   map[string]int    // UAPI sockets of other namespaces' devices: pid
+	batches   []int             // the sizes of ApplyBatch's batches
 	log       []string
 	stdout    bytes.Buffer
 	stderr    bytes.Buffer
@@ -120,7 +123,7 @@ func (f *fakeHost) logf(format string, a ...any) {
 	line := fmt.Sprintf(format, a...)
 	f.log = append(f.log, line)
 	if f.cancel != nil && line == f.cancelOn {
-		f.cancel(signalError{name: "SIGTERM", num: 15})
+		f.cancel(osys.SignalError{Name: "SIGTERM", Num: 15})
 	}
 }
 
@@ -222,6 +225,37 @@ func (f *fakeHost) Apply(op netlinkx.Op) error {
 			}
 		}
 		f.routes = append(f.routes, netlinkx.Route{Dst: o.Prefix.Masked(), LinkIndex: l.Index, Table: table})
+	case netlinkx.LinkSetMTU:
+		l := f.link(o.Name)
+		if l == nil {
+			return missing(o.Name)
+		}
+		l.MTU = o.MTU
+	case netlinkx.AddrDelete:
+		l := f.link(o.Link)
+		if l == nil {
+			return missing(o.Link)
+		}
+		if !slices.Contains(l.addrs, o.Prefix) {
+			return fail(syscall.EADDRNOTAVAIL)
+		}
+		l.addrs = slices.DeleteFunc(l.addrs, func(p netip.Prefix) bool { return p == o.Prefix })
+	case netlinkx.RouteDelete:
+		l := f.link(o.Link)
+		if l == nil {
+			return missing(o.Link)
+		}
+		table := uint32(unix.RT_TABLE_MAIN)
+		if o.TableID != 0 {
+			table = o.TableID
+		}
+		n := len(f.routes)
+		f.routes = slices.DeleteFunc(f.routes, func(r netlinkx.Route) bool {
+			return r.Dst == o.Prefix.Masked() && r.Table == table && r.LinkIndex == l.Index
+		})
+		if len(f.routes) == n {
+			return fail(syscall.ESRCH)
+		}
 	case netlinkx.RuleAdd:
 		if err := f.noRules[o.Rule.Family]; err != nil {
 			return fail(err)
@@ -257,6 +291,17 @@ func (f *fakeHost) Apply(op netlinkx.Op) error {
 	return nil
 }
 
+// ApplyBatch applies each op as Apply does, going on after a failure, as
+// the kernel does with a batch, and notes the batch's size.
+func (f *fakeHost) ApplyBatch(ops []netlinkx.Op) []error {
+	f.batches = append(f.batches, len(ops))
+	errs := make([]error, len(ops))
+	for i, op := range ops {
+		errs[i] = f.Apply(op)
+	}
+	return errs
+}
+
 func (f *fakeHost) Addresses(name string) ([]netip.Prefix, error) {
 	l := f.link(name)
 	if l == nil {
@@ -276,7 +321,7 @@ func (f *fakeHost) Addresses(name string) ([]netip.Prefix, error) {
 // Routes adds the kernel's connected routes of up links to the table.
 func (f *fakeHost) Routes(family int, table uint32) ([]netlinkx.Route, error) {
 	var out []netlinkx.Route
-	if table == unix.RT_TABLE_MAIN {
+	if table == unix.RT_TABLE_MAIN || table == 0 {
 		for _, l := range f.links {
 			if !l.up {
 				continue
@@ -288,12 +333,12 @@ func (f *fakeHost) Routes(family int, table uint32) ([]netlinkx.Route, error) {
 				if a.Addr().Is4() && a.Bits() == 32 {
 					continue
 				}
-				out = append(out, netlinkx.Route{Dst: a.Masked(), LinkIndex: l.Index, Table: table})
+				out = append(out, netlinkx.Route{Dst: a.Masked(), LinkIndex: l.Index, Table: unix.RT_TABLE_MAIN})
 			}
 		}
 	}
 	for _, r := range f.routes {
-		if r.Table == table && r.Dst.Addr().Is4() == (family == unix.AF_INET) {
+		if (r.Table == table || table == 0) && r.Dst.Addr().Is4() == (family == unix.AF_INET) {
 			out = append(out, r)
 		}
 	}
@@ -367,7 +412,9 @@ func (d fakeDevices) Device(name string) (*conf.Device, error) {
 	return &c, nil
 }
 
-// Configure applies addconf semantics (and setconf's where asked).
+// Configure applies addconf semantics (and setconf's where asked), as
+// the engine's simulation does (applyConfig), and gives a device without
+// a port the fake's.
 func (d fakeDevices) Configure(name string, cfg *conf.Config) error {
 	d.f.logf("configure %s: %d peers", name, len(cfg.Peers))
 	if err := d.f.failOps["configure "+name]; err != nil {
@@ -377,61 +424,17 @@ func (d fakeDevices) Configure(name string, cfg *conf.Config) error {
 	if dev == nil {
 		return syscall.ENODEV
 	}
-	i := &cfg.Interface
-	if i.PrivateKey != nil {
-		dev.PrivateKey = *i.PrivateKey
-		dev.PublicKey = i.PrivateKey.PublicKey()
-	}
-	if i.ListenPort != nil {
-		dev.ListenPort = *i.ListenPort
-	} else if dev.ListenPort == 0 {
+	applyConfig(dev, cfg)
+	if dev.ListenPort == 0 && cfg.Interface.ListenPort == nil {
 		dev.ListenPort = d.f.listen
-	}
-	if i.FwMark != nil {
-		dev.FwMark = *i.FwMark
-	}
-	if cfg.ReplacePeers {
-		dev.Peers = nil
-	}
-	for _, p := range cfg.Peers {
-		idx := slices.IndexFunc(dev.Peers, func(x conf.DevicePeer) bool { return x.PublicKey == p.PublicKey })
-		if p.Remove {
-			if idx >= 0 {
-				dev.Peers = slices.Delete(dev.Peers, idx, idx+1)
-			}
-			continue
-		}
-		if idx < 0 {
-			dev.Peers = append(dev.Peers, conf.DevicePeer{PublicKey: p.PublicKey, ProtocolVersion: 1})
-			idx = len(dev.Peers) - 1
-		}
-		dp := &dev.Peers[idx]
-		if p.PresharedKey != nil {
-			dp.PresharedKey = *p.PresharedKey
-		}
-		if p.Endpoint != nil {
-			dp.Endpoint = *p.Endpoint
-		}
-		if p.PersistentKeepalive != nil {
-			dp.PersistentKeepalive = *p.PersistentKeepalive
-		}
-		if p.ReplaceAllowedIPs {
-			dp.AllowedIPs = nil
-		}
-		for _, a := range p.AllowedIPs {
-			m := a.Prefix.Masked()
-			dp.AllowedIPs = slices.DeleteFunc(dp.AllowedIPs, func(x netip.Prefix) bool { return x == m })
-			if !a.Remove {
-				dp.AllowedIPs = append(dp.AllowedIPs, m)
-			}
-		}
 	}
 	return nil
 }
 
 type fakeUserspace struct{ f *fakeHost }
 
-func (u fakeUserspace) KernelModule() bool { return u.f.kmod }
+func (u fakeUserspace) KernelModule() bool    { return u.f.kmod }
+func (u fakeUserspace) ModuleAvailable() bool { return u.f.kmod }
 
 func (u fakeUserspace) StartEmbedded(name string) error {
 	u.f.logf("start embedded %s", name)
@@ -441,6 +444,11 @@ func (u fakeUserspace) StartEmbedded(name string) error {
 	u.f.addLink(name, "tun", 1420)
 	u.f.devices[name] = &conf.Device{Name: name}
 	return nil
+}
+
+func (u fakeUserspace) SocketOwner(name string) (int, bool) {
+	pid, ok := u.f.sockets[name]
+	return pid, ok
 }
 
 func (u fakeUserspace) Watch(name string) func(time.Duration) bool {
@@ -463,7 +471,7 @@ var exitPattern = regexp.MustCompile(`(?:^|; *)exit (\d+)$`)
 
 // Run: bash runs the hook in WG_QUICK_HOOK (echo prints, "false" and
 // "exit N" fail); resolvconf keeps records; other programs succeed.
-func (e fakeExec) Run(ctx context.Context, c Command) (int, error) {
+func (e fakeExec) Run(ctx context.Context, c osys.Command) (int, error) {
 	f := e.f
 	stdin, _ := io.ReadAll(c.Stdin)
 	switch c.Args[0] {
@@ -555,10 +563,27 @@ func (x fakeFiles) Lstat(name string) (fs.FileInfo, error) { return x.Stat(name)
 // src_valid_mark with its record, as internal/firewall does.
 type fakeFirewall struct{ f *fakeHost }
 
-func (x fakeFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error) {
+// fakeFwOp is a firewall or sysctl change of the fake.
+type fakeFwOp struct {
+	line, payload, kind string
+	do                  func(context.Context) error
+}
+
+func (o fakeFwOp) String() string               { return o.line }
+func (o fakeFwOp) Payload() string              { return o.payload }
+func (o fakeFwOp) Do(ctx context.Context) error { return o.do(ctx) }
+func (o fakeFwOp) Kind() string                 { return o.kind }
+func (o fakeFwOp) Fields() map[string]any {
+	if o.kind == "sysctl" {
+		return map[string]any{"key": "net.ipv4.conf.all.src_valid_mark", "value": strings.TrimPrefix(o.line, svmLine)}
+	}
+	return map[string]any{"payload": o.payload}
+}
+
+func (x fakeFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (Op, error) {
 	f := x.f
 	if err := f.failOps["plan firewall"]; err != nil {
-		return FirewallOp{}, err
+		return nil, err
 	}
 	line, payload, key := "nft -f /dev/fd/63", firewall.NFTPayload(s), "nft "+s.Family.String()+" "+firewall.TableName(s.Iface)
 	if f.fwBackend == "iptables" {
@@ -567,7 +592,7 @@ func (x fakeFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (Firewal
 			line = "ip6tables-restore -n"
 		}
 	}
-	return FirewallOp{Line: line, Payload: payload, Do: func(context.Context) error {
+	return fakeFwOp{line: line, payload: payload, kind: "firewall", do: func(context.Context) error {
 		f.logf("firewall %s%s", line, indentStdin(payload))
 		if err := f.failOps["firewall "+key]; err != nil {
 			return err
@@ -580,9 +605,9 @@ func (x fakeFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (Firewal
 	}}, nil
 }
 
-func (x fakeFirewall) PlanRemove(ctx context.Context, iface string) ([]FirewallOp, error) {
+func (x fakeFirewall) PlanRemove(ctx context.Context, iface string) ([]Op, error) {
 	f := x.f
-	var ops []FirewallOp
+	var ops []Op
 	var nft []string
 	var nftText strings.Builder
 	for _, k := range f.fwKeys {
@@ -591,8 +616,8 @@ func (x fakeFirewall) PlanRemove(ctx context.Context, iface string) ([]FirewallO
 			nftText.WriteString("delete table " + name + "\n")
 		}
 	}
-	remove := func(line, payload string, keys []string) FirewallOp {
-		return FirewallOp{Line: line, Payload: payload, Do: func(context.Context) error {
+	remove := func(line, payload string, keys []string) Op {
+		return fakeFwOp{line: line, payload: payload, kind: "firewall", do: func(context.Context) error {
 			f.logf("firewall %s%s", line, indentStdin(payload))
 			f.fwKeys = slices.DeleteFunc(f.fwKeys, func(k string) bool { return slices.Contains(keys, k) })
 			return nil
@@ -614,6 +639,19 @@ func (x fakeFirewall) PlanRemove(ctx context.Context, iface string) ([]FirewallO
 	return ops, f.failOps["plan firewall removal"]
 }
 
+func (x fakeFirewall) Families(ctx context.Context, iface string) ([]firewall.Family, error) {
+	var out []firewall.Family
+	for _, f := range []firewall.Family{firewall.IPv4, firewall.IPv6} {
+		for _, k := range x.f.fwKeys {
+			if strings.Fields(k)[1] == f.String() && (strings.HasSuffix(k, " "+iface) || strings.HasSuffix(k, " "+firewall.TableName(iface))) {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
 func (x fakeFirewall) Marks(ctx context.Context, iface string) ([]uint32, error) {
 	var marks []uint32
 	for _, k := range x.f.fwKeys {
@@ -626,13 +664,13 @@ func (x fakeFirewall) Marks(ctx context.Context, iface string) ([]uint32, error)
 
 const svmLine = "sysctl -q net.ipv4.conf.all.src_valid_mark="
 
-func (x fakeFirewall) EnableSrcValidMark(iface string) (*FirewallOp, error) {
+func (x fakeFirewall) EnableSrcValidMark(iface string) (Op, error) {
 	f := x.f
 	if f.svm == "1" {
 		return nil, nil
 	}
 	prev := f.svm
-	return &FirewallOp{Line: svmLine + "1", Do: func(context.Context) error {
+	return fakeFwOp{line: svmLine + "1", kind: "sysctl", do: func(context.Context) error {
 		f.logf("%s1", svmLine)
 		if err := f.failOps["sysctl"]; err != nil {
 			return err
@@ -642,7 +680,7 @@ func (x fakeFirewall) EnableSrcValidMark(iface string) (*FirewallOp, error) {
 	}}, nil
 }
 
-func (x fakeFirewall) RestoreSrcValidMark(ctx context.Context, iface string) (*FirewallOp, error) {
+func (x fakeFirewall) RestoreSrcValidMark(ctx context.Context, iface string) (Op, error) {
 	f := x.f
 	if f.svmPrev == "" {
 		return nil, nil
@@ -653,7 +691,7 @@ func (x fakeFirewall) RestoreSrcValidMark(ctx context.Context, iface string) (*F
 		}
 	}
 	prev := f.svmPrev
-	return &FirewallOp{Line: svmLine + prev, Do: func(context.Context) error {
+	return fakeFwOp{line: svmLine + prev, kind: "sysctl", do: func(context.Context) error {
 		f.logf("%s%s", svmLine, prev)
 		if f.svm == "1" {
 			f.svm = prev

@@ -36,7 +36,7 @@ const (
 // isFullTunnel reports whether the file asks for the default-route
 // handling (a /0 allowed IP with Table unset or auto).
 func isFullTunnel(c *conf.Config) bool {
-	if t := c.Interface.Table; t != "" && t != conf.TableAuto {
+	if !autoTable(c.Interface.Table) {
 		return false
 	}
 	for i := range c.Peers {
@@ -49,20 +49,20 @@ func isFullTunnel(c *conf.Config) bool {
 	return false
 }
 
-// fullTunnel is add_default's state across the families of one up.
-type fullTunnel struct {
-	// added are the policy rules this up added, as the kernel lists them
-	// (with the priority it gave them), for the rollback.
-	added     []netlinkx.Rule
-	rulesUndo bool // the rollback of added is registered
-	fwUndo    bool // the firewall's removal is registered
-}
+func autoTable(t string) bool { return t == "" || t == conf.TableAuto }
 
 func famName(fam int) string {
 	if fam == unix.AF_INET6 {
 		return "IPv6"
 	}
 	return "IPv4"
+}
+
+func famOf(p netip.Prefix) int {
+	if p.Addr().Is6() {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
 }
 
 // tableRule is "not fwmark MARK table MARK".
@@ -87,57 +87,87 @@ func isTunnelRule(x netlinkx.Rule) bool {
 	return x.Not && x.FwMark != 0 && x.FwMark == x.Table && x.SuppressPrefixlen < 0 && !x.Other
 }
 
-// addDefault is add_default for the prefix p (0.0.0.0/0 or ::/0).
-func addDefault(ctx context.Context, sys *Sys, r *runner, l *Loaded, ft *fullTunnel, p netip.Prefix) error {
-	iface := l.Interface
-	fam, ffam := unix.AF_INET, firewall.IPv4
-	if p.Addr().Is6() {
-		fam, ffam = unix.AF_INET6, firewall.IPv6
+// ruleRank is where a rule's deletion goes in a rollback.
+func ruleRank(fam int, suppress bool) rank {
+	r := rankRules4Table
+	if fam == unix.AF_INET6 {
+		r = rankRules6Table
 	}
-	dev, err := device(sys, iface)
+	if suppress {
+		r++
+	}
+	return r
+}
+
+// defaultSteps is add_default for the prefix p (0.0.0.0/0 or ::/0), planned
+// from v: the fwmark (when the device has none: the first free table, set
+// as its fwmark), the two rules, the default route in the table, for IPv4
+// src_valid_mark, and the guard rules. With reloading, the fwmark and the
+// route are undone on their own (a reload keeps the interface, whose
+// deletion takes them in up's rollback).
+func defaultSteps(ctx context.Context, sys *Sys, v *View, iface string, p netip.Prefix, reloading bool) ([]Step, error) {
+	fam, ffam := famOf(p), firewall.IPv4
+	if fam == unix.AF_INET6 {
+		ffam = firewall.IPv6
+	}
+	dev, err := v.Device(iface)
 	if err != nil {
-		return err
+		return nil, deviceFailure(err)
 	}
+	var steps []Step
 	mark := dev.FwMark
 	if mark == 0 {
-		if mark, err = freeTable(sys); err != nil {
-			return err
+		if mark, err = freeTable(sys, v); err != nil {
+			return nil, err
 		}
-		if err := r.do(ctx, fwmarkStep(sys, iface, mark)); err != nil {
-			return err
+		s := Step{Op: fwmarkOp(sys, iface, mark), Note: "the first routing table from 51820 up with no route in it now"}
+		if reloading {
+			s.Undo = undoWith(rankSetBack, fwmarkOp(sys, iface, 0))
 		}
+		steps = append(steps, s)
 	}
 	for _, rule := range []netlinkx.Rule{tableRule(fam, mark), suppressRule(fam)} {
-		if err := r.do(ctx, ft.ruleAddStep(sys, rule)); err != nil {
-			return err
-		}
+		op := newRuleAdd(sys.Net, rule)
+		suppress := rule.SuppressPrefixlen == 0
+		steps = append(steps, Step{Op: op, Undo: &Undo{Rank: ruleRank(fam, suppress), Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return []Step{ruleDeleteStep(sys, v, *op.made, suppress)}, nil
+		}}})
 	}
 	route := netlinkx.RouteAdd{Link: iface, Prefix: p, Table: strconv.FormatUint(uint64(mark), 10), TableID: mark}
-	if err := r.do(ctx, applyStep(sys, route, nil)); err != nil {
-		return err
+	s := Step{Op: netOp{sys.Net, route}}
+	if reloading {
+		s.Undo = undoWith(rankSetBack, netOp{sys.Net, netlinkx.RouteDelete{Link: iface, Prefix: p, Table: route.Table, TableID: mark}})
 	}
+	steps = append(steps, s)
 	if fam == unix.AF_INET {
-		if err := enableSrcValidMark(ctx, sys, r, iface); err != nil {
-			return err
+		op, err := enableSrcValidMark(sys, v, iface)
+		if err != nil {
+			return nil, err
+		}
+		if op != nil {
+			steps = append(steps, Step{Op: op, Undo: &Undo{Rank: rankSysctl, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+				return restoreSrcValidMarkSteps(ctx, sys, iface)
+			}}})
 		}
 	}
-	return ft.installFirewall(ctx, sys, r, iface, ffam, mark)
+	fw, err := firewallStep(ctx, sys, v, iface, ffam, mark)
+	if err != nil {
+		return nil, err
+	}
+	return append(steps, fw), nil
 }
 
 // canRouteDefault checks, before any route is added, that the kernel can
 // do what add_default asks for p: policy routing for its family, and for
 // IPv6, IPv6 on the interface.
-func canRouteDefault(sys *Sys, iface string, p netip.Prefix) error {
-	fam := unix.AF_INET
-	if p.Addr().Is6() {
-		fam = unix.AF_INET6
-	}
+func canRouteDefault(sys *Sys, v *View, iface string, p netip.Prefix) error {
+	fam := famOf(p)
 	what := fmt.Sprintf("%s: cannot route %s through `%s'", sys.Prog, conf.FormatPrefix(p), iface)
 	if fam == unix.AF_INET6 {
 		key := "/proc/sys/net/ipv6/conf/" + iface + "/disable_ipv6"
-		v, err := sys.Files.ReadFile(key)
+		val, err := sys.Files.ReadFile(key)
 		switch {
-		case err == nil && strings.TrimSpace(string(v)) == "1":
+		case err == nil && strings.TrimSpace(string(val)) == "1":
 			return fail(1, "%s: IPv6 is disabled on it (net.ipv6.conf.%s.disable_ipv6 = 1); enable IPv6, or remove %s from AllowedIPs",
 				what, iface, conf.FormatPrefix(p))
 		case errors.Is(err, fs.ErrNotExist):
@@ -147,7 +177,7 @@ func canRouteDefault(sys *Sys, iface string, p netip.Prefix) error {
 			}
 		}
 	}
-	if _, err := sys.Net.Rules(fam); err != nil {
+	if _, err := v.Rules(fam); err != nil {
 		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EPROTONOSUPPORT) {
 			return fail(1, "%s: this kernel has no %s policy routing (%s); use Table = off, or a table of your own, and route it yourself",
 				what, famName(fam), conf.Strerror(err))
@@ -159,9 +189,9 @@ func canRouteDefault(sys *Sys, iface string, p netip.Prefix) error {
 
 // freeTable is the first table number from 51820 up that has no route of
 // either family, as add_default looks for it.
-func freeTable(sys *Sys) (uint32, error) {
+func freeTable(sys *Sys, v *View) (uint32, error) {
 	for t := uint32(firstTable); t < firstTable+maxTableSearch; t++ {
-		used, err := sys.Net.TableInUse(t)
+		used, err := v.TableInUse(t)
 		if err != nil {
 			return 0, fail(1, "%s: looking for a free routing table: %v", sys.Prog, err)
 		}
@@ -172,85 +202,46 @@ func freeTable(sys *Sys) (uint32, error) {
 	return 0, fail(1, "%s: no free routing table from %d to %d", sys.Prog, firstTable, firstTable+maxTableSearch-1)
 }
 
-// fwmarkStep is `wg set IF fwmark MARK`; the interface's deletion undoes it.
-func fwmarkStep(sys *Sys, iface string, mark uint32) Step {
-	return Step{
-		Line: fmt.Sprintf("wg set %s fwmark %d", iface, mark),
-		Do: func(context.Context) error {
-			if err := sys.Dev.Configure(iface, &conf.Config{Interface: conf.Interface{FwMark: &mark}}); err != nil {
-				return fail(1, "Unable to modify interface: %s", conf.Strerror(err))
-			}
-			return nil
-		},
+// enableSrcValidMark plans src_valid_mark=1 where it is not 1 (in a
+// simulation, as the simulated steps left it).
+func enableSrcValidMark(sys *Sys, v *View, iface string) (Op, error) {
+	if v.svm != "" {
+		if v.svm == "1" {
+			return nil, nil
+		}
+		return shownOp{line: "sysctl -q " + firewall.SrcValidMarkKey + "=1", kind: "sysctl",
+			fields: map[string]any{"key": firewall.SrcValidMarkKey, "value": "1", "drop_record": false}}, nil
 	}
+	op, err := sys.Firewall.EnableSrcValidMark(iface)
+	if err != nil {
+		return nil, fail(1, "%s: %v", sys.Prog, err)
+	}
+	return op, nil
 }
 
-// ruleAddStep adds a policy rule and notes which one the kernel made, so
-// that a rollback deletes that one and no other.
-func (ft *fullTunnel) ruleAddStep(sys *Sys, rule netlinkx.Rule) Step {
-	op := netlinkx.RuleAdd{Rule: rule}
-	s := Step{Line: op.String(), Do: func(context.Context) error {
-		before, _ := sys.Net.Rules(rule.Family)
-		if err := sys.Net.Apply(op); err != nil {
-			return netFailure(err)
-		}
-		after, _ := sys.Net.Rules(rule.Family)
-		ft.added = append(ft.added, addedRule(before, after, rule))
-		ft.rulesUndo = true
-		return nil
-	}}
-	if !ft.rulesUndo {
-		s.Undo = &Undo{Rank: rankRules, Do: func(ctx context.Context) error {
-			ft.undoRules(ctx, sys)
-			return nil
-		}}
+// fwmarkOp is `wg set IF fwmark MARK` (0: off).
+func fwmarkOp(sys *Sys, iface string, mark uint32) deviceOp {
+	return deviceOp{
+		dev: sys.Dev, iface: iface,
+		line:   fmt.Sprintf("wg set %s fwmark %s", iface, markWord(mark)),
+		cfg:    &conf.Config{Interface: conf.Interface{FwMark: &mark}},
+		fields: map[string]any{"command": "set", "fwmark": mark},
 	}
-	return s
-}
-
-// addedRule finds the rule the kernel added for want: listed after, not
-// before. Where it cannot be told (the listing failed), want itself, whose
-// deletion removes the first rule that matches it.
-func addedRule(before, after []netlinkx.Rule, want netlinkx.Rule) netlinkx.Rule {
-	for _, x := range after {
-		if x.Not == want.Not && x.FwMark == want.FwMark && x.Table == want.Table &&
-			x.SuppressPrefixlen == want.SuppressPrefixlen && !x.Other && !slices.Contains(before, x) {
-			return x
-		}
-	}
-	return want
-}
-
-// undoRules deletes the rules this up added, in del_if's order: IPv4 then
-// IPv6, the table's rule before the suppress rule.
-func (ft *fullTunnel) undoRules(ctx context.Context, sys *Sys) {
-	r := &runner{stderr: sys.Stderr}
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		for _, suppress := range []bool{false, true} {
-			for _, x := range ft.added {
-				if x.Family == fam && (x.SuppressPrefixlen == 0) == suppress {
-					if err := r.do(ctx, ruleDeleteStep(sys, x, suppress)); err != nil {
-						report(sys.Stderr, err)
-					}
-				}
-			}
-		}
-	}
-	ft.added = nil
 }
 
 // ruleDeleteStep deletes one listed rule, by its priority and selectors.
-// It prints the reference's command for it (`ip -4 rule delete table 51820`,
-// `ip -4 rule delete table main suppress_prefixlength 0`) when that command
-// deletes this very rule (the first one it matches), else that command with
-// the rule's priority. A rule already gone is not an error.
-func ruleDeleteStep(sys *Sys, target netlinkx.Rule, suppress bool) Step {
+// Its line is the reference's command for it (`ip -4 rule delete table
+// 51820`, `ip -4 rule delete table main suppress_prefixlength 0`) when
+// that command deletes this very rule (the first one it matches in v),
+// else that command with the rule's priority. A rule already gone is not
+// an error.
+func ruleDeleteStep(sys *Sys, v *View, target netlinkx.Rule, suppress bool) Step {
 	shown := netlinkx.Rule{Family: target.Family, Table: target.Table, SuppressPrefixlen: -1, Priority: -1}
 	if suppress {
 		shown.SuppressPrefixlen = 0
 	}
 	if target.Priority >= 0 {
-		rules, err := sys.Net.Rules(target.Family)
+		rules, err := v.Rules(target.Family)
 		first := -1
 		if err == nil {
 			first = slices.IndexFunc(rules, func(x netlinkx.Rule) bool {
@@ -266,44 +257,35 @@ func ruleDeleteStep(sys *Sys, target netlinkx.Rule, suppress bool) Step {
 	if exact.Priority < 0 {
 		exact = shown
 	}
-	return Step{
-		Line: netlinkx.RuleDelete{Rule: shown}.String(),
-		Do: func(context.Context) error {
-			if err := sys.Net.Apply(netlinkx.RuleDelete{Rule: exact}); err != nil && !errors.Is(err, unix.ENOENT) {
-				return netFailure(err)
-			}
-			return nil
-		},
-	}
+	return Step{Op: ruleDeleteOp{net: sys.Net, shown: shown, exact: exact}}
 }
 
-// deleteTunnelRules is del_if's rule loops for the table mark: for IPv4,
+// tunnelRuleSteps is del_if's rule loops for the table mark: for IPv4,
 // then IPv6, every rule that looks up the table, then every "from all
 // lookup main suppress_prefixlength 0" rule but one that another full
-// tunnel still needs (see keptSuppress).
-func deleteTunnelRules(ctx context.Context, sys *Sys, r *runner, mark uint32) error {
+// tunnel still needs (see keptSuppress). Each line is worked out against
+// the rules as the deletions before it leave them.
+func tunnelRuleSteps(sys *Sys, v *View, mark uint32) []Step {
+	var steps []Step
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		rules, err := sys.Net.Rules(fam)
+		rules, err := v.Rules(fam)
 		if err != nil {
 			continue // the reference's `ip rule show 2>/dev/null` shows nothing
 		}
-		for _, x := range rules {
-			if x.Table == mark {
-				if err := r.do(ctx, ruleDeleteStep(sys, x, false)); err != nil {
-					return err
-				}
-			}
-		}
 		keep := keptSuppress(rules, mark)
-		for _, x := range rules {
-			if isSuppress(x) && (keep < 0 || x.Priority != keep) {
-				if err := r.do(ctx, ruleDeleteStep(sys, x, true)); err != nil {
-					return err
+		work := newSimView(sys)
+		work.rules[fam] = slices.Clone(rules)
+		for _, suppress := range []bool{false, true} {
+			for _, x := range rules {
+				if (!suppress && x.Table == mark) || (suppress && isSuppress(x) && (keep < 0 || x.Priority != keep)) {
+					s := ruleDeleteStep(sys, work, x, suppress)
+					work.ruleDelete(s.Op.(ruleDeleteOp).exact)
+					steps = append(steps, s)
 				}
 			}
 		}
 	}
-	return nil
+	return steps
 }
 
 // keptSuppress is the priority of the suppress rule to keep when the
@@ -329,37 +311,12 @@ func keptSuppress(rules []netlinkx.Rule, mark uint32) int {
 	return -1
 }
 
-// enableSrcValidMark is `sysctl -q net.ipv4.conf.all.src_valid_mark=1`
-// when the value is not 1; the rollback sets it back.
-func enableSrcValidMark(ctx context.Context, sys *Sys, r *runner, iface string) error {
-	op, err := sys.Firewall.EnableSrcValidMark(iface)
+// firewallStep is the guard rules of one family, for the addresses the
+// interface has (in v); its undo removes every rule of the interface.
+func firewallStep(ctx context.Context, sys *Sys, v *View, iface string, f firewall.Family, mark uint32) (Step, error) {
+	prefixes, err := v.Addresses(iface)
 	if err != nil {
-		return fail(1, "%s: %v", sys.Prog, err)
-	}
-	if op == nil {
-		return nil
-	}
-	return r.do(ctx, Step{
-		Line: op.Line,
-		Do: func(ctx context.Context) error {
-			if err := op.Do(ctx); err != nil {
-				return fail(1, "%s: %v", sys.Prog, err)
-			}
-			return nil
-		},
-		Undo: &Undo{Rank: rankSysctl, Do: func(ctx context.Context) error {
-			bestEffort(ctx, &runner{stderr: sys.Stderr}, sys, restoreSrcValidMarkSteps(ctx, sys, iface))
-			return nil
-		}},
-	})
-}
-
-// installFirewall is the guard rules of one family, for the addresses the
-// interface has now; the rollback removes every rule of the interface.
-func (ft *fullTunnel) installFirewall(ctx context.Context, sys *Sys, r *runner, iface string, f firewall.Family, mark uint32) error {
-	prefixes, err := sys.Net.Addresses(iface)
-	if err != nil {
-		return fail(1, "%s: reading the addresses of `%s': %v", sys.Prog, iface, err)
+		return Step{}, fail(1, "%s: reading the addresses of `%s': %v", sys.Prog, iface, err)
 	}
 	var addrs []netip.Addr
 	for _, a := range prefixes {
@@ -369,72 +326,53 @@ func (ft *fullTunnel) installFirewall(ctx context.Context, sys *Sys, r *runner, 
 	}
 	op, err := sys.Firewall.PlanInstall(ctx, firewall.Spec{Iface: iface, Family: f, Mark: mark, Addrs: addrs})
 	if err != nil {
-		return fail(1, "%s: %v", sys.Prog, err)
+		return Step{}, fail(1, "%s: %v", sys.Prog, err)
 	}
-	s := Step{Line: op.Line, Do: func(ctx context.Context) error {
-		if err := op.Do(ctx); err != nil {
-			return fail(1, "%s: %v", sys.Prog, err)
-		}
-		ft.fwUndo = true
-		return nil
-	}}
-	if !ft.fwUndo {
-		s.Undo = &Undo{Rank: rankFirewall, Do: func(ctx context.Context) error {
-			bestEffort(ctx, &runner{stderr: sys.Stderr}, sys, removeFirewallSteps(ctx, sys, iface))
-			return nil
-		}}
-	}
-	return r.do(ctx, s)
+	v.planFirewall(ctx, iface, &f)
+	return Step{Op: op, Undo: &Undo{Rank: rankFirewall, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+		return removeFirewallSteps(ctx, sys, iface)
+	}}}, nil
 }
 
 // removeFirewallSteps is remove_firewall: every guard rule of the
 // interface, of both kinds, found by name and marker. A failure to look is
-// a last step that reports it.
-func removeFirewallSteps(ctx context.Context, sys *Sys, iface string) []Step {
+// the phase's error, after the steps for what was found.
+func removeFirewallSteps(ctx context.Context, sys *Sys, iface string) ([]Step, error) {
 	ops, err := sys.Firewall.PlanRemove(ctx, iface)
-	var steps []Step
+	steps := make([]Step, 0, len(ops))
 	for _, op := range ops {
-		steps = append(steps, firewallStep(sys, op))
+		steps = append(steps, Step{Op: op})
 	}
 	if err != nil {
-		steps = append(steps, Step{Do: func(context.Context) error { return fail(1, "%s: %v", sys.Prog, err) }})
+		err = fail(1, "%s: %v", sys.Prog, err)
 	}
-	return steps
+	return steps, err
 }
 
 // restoreSrcValidMarkSteps sets src_valid_mark back when wg-quick set it
 // and no other full tunnel is left.
-func restoreSrcValidMarkSteps(ctx context.Context, sys *Sys, iface string) []Step {
+func restoreSrcValidMarkSteps(ctx context.Context, sys *Sys, iface string) ([]Step, error) {
 	op, err := sys.Firewall.RestoreSrcValidMark(ctx, iface)
 	if err != nil {
-		return []Step{{Do: func(context.Context) error { return fail(1, "%s: %v", sys.Prog, err) }}}
+		return nil, fail(1, "%s: %v", sys.Prog, err)
 	}
 	if op == nil {
-		return nil
+		return nil, nil
 	}
-	return []Step{firewallStep(sys, *op)}
-}
-
-func firewallStep(sys *Sys, op FirewallOp) Step {
-	return Step{Line: op.Line, Do: func(ctx context.Context) error {
-		if err := op.Do(ctx); err != nil {
-			return fail(1, "%s: %v", sys.Prog, err)
-		}
-		return nil
-	}}
+	return []Step{{Op: op}}, nil
 }
 
 // leftoverSteps plans the removal of what l's interface left behind when
 // the interface itself is gone (deleted by hand, its daemon killed): the
 // policy rules of its full tunnel, whose table is read from the file's
 // FwMark or from its guard rules and must be empty (its routes went with
-// the interface); its resolvconf record; its guard rules; then
-// src_valid_mark. Nothing when nothing of it is left.
-func leftoverSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
+// the interface); its DNS; its guard rules; then src_valid_mark. Nothing
+// when nothing of it is left.
+func leftoverSteps(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, error) {
 	iface := l.Interface
 	i := &l.File.Config.Interface
 	var steps []Step
-	if i.Table == "" || i.Table == conf.TableAuto {
+	if autoTable(i.Table) {
 		var marks []uint32
 		if m := l.fwMark(); m != 0 {
 			marks = append(marks, m)
@@ -444,33 +382,30 @@ func leftoverSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
 		}
 		slices.Sort(marks)
 		for _, mark := range slices.Compact(marks) {
-			if used, err := sys.Net.TableInUse(mark); err != nil || used || !hasRulesOf(sys, mark) {
+			if used, err := v.TableInUse(mark); err != nil || used || !hasRulesOf(v, mark) {
 				continue
 			}
-			steps = append(steps, Step{Do: func(ctx context.Context) error {
-				return deleteTunnelRules(ctx, sys, &runner{stderr: sys.Stderr}, mark)
-			}})
+			steps = append(steps, tunnelRuleSteps(sys, v, mark)...)
 		}
 	}
-	if len(i.DNS) > 0 && len(savedDNS(ctx, sys, iface)) > 0 {
-		steps = append(steps, unsetDNSSteps(sys, l)...)
-	}
-	steps = append(steps, removeFirewallSteps(ctx, sys, iface)...)
-	if len(steps) == 0 {
-		return nil
-	}
-	return append(steps, Step{Do: func(ctx context.Context) error {
-		if !bestEffort(ctx, &runner{stderr: sys.Stderr}, sys, restoreSrcValidMarkSteps(ctx, sys, iface)) {
-			return &Failure{Code: 1}
+	if len(i.DNS) > 0 {
+		if servers, _, _ := v.DNS(ctx, iface); len(servers) > 0 {
+			steps = append(steps, unsetDNSSteps(sys, l)...)
 		}
-		return nil
-	}})
+	}
+	fw, ferr := removeFirewallSteps(ctx, sys, iface)
+	steps = append(steps, fw...)
+	if len(steps) == 0 && ferr == nil {
+		return nil, nil
+	}
+	svm, err := restoreSrcValidMarkSteps(ctx, sys, iface)
+	return append(steps, svm...), errors.Join(ferr, err)
 }
 
 // hasRulesOf reports whether a rule of either family looks up table mark.
-func hasRulesOf(sys *Sys, mark uint32) bool {
+func hasRulesOf(v *View, mark uint32) bool {
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		rules, _ := sys.Net.Rules(fam)
+		rules, _ := v.Rules(fam)
 		if slices.ContainsFunc(rules, func(x netlinkx.Rule) bool { return x.Table == mark }) {
 			return true
 		}

@@ -13,14 +13,14 @@ func TestHookTraceHidesSecrets(t *testing.T) {
 		"PostUp = wg set %i peer "+keyBPub+" preshared-key <(echo "+psk+")\n"+
 		"PostUp = echo "+keyAPriv+" | wg pubkey; echo 9069...\n\n"+
 		"[Peer]\nPublicKey = "+keyBPub+"\nPresharedKey = "+psk+"\n")
-	steps := hookSteps(nil, l, l.File.Config.Interface.PostUp)
+	steps := hookSteps(nil, l, "PostUp", l.File.Config.Interface.PostUp)
 	want := []string{
 		"wg set wg0 peer " + keyBPub + " preshared-key <(echo (hidden))",
 		"echo (hidden) | wg pubkey; echo 9069...",
 	}
 	for i, s := range steps {
-		if s.Line != want[i] {
-			t.Errorf("line %d: %q, want %q", i, s.Line, want[i])
+		if s.Op.String() != want[i] {
+			t.Errorf("line %d: %q, want %q", i, s.Op.String(), want[i])
 		}
 	}
 	// The hook runs with its text as written.

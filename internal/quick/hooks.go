@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // hookScript runs the hook text held in the environment as the reference
@@ -13,18 +14,13 @@ import (
 // so that a key written in a hook does not show in the process list.
 const hookScript = `__wg_quick_hook=$WG_QUICK_HOOK; unset WG_QUICK_HOOK; eval "$__wg_quick_hook"`
 
-// hookSteps are the steps running hooks (PreUp, PostUp, PreDown, PostDown)
-// for an interface, with every %i replaced by its name.
-func hookSteps(sys *Sys, l *Loaded, hooks []string) []Step {
+// hookSteps are the steps running hooks (key: PreUp, PostUp, PreDown,
+// PostDown) for an interface, with every %i replaced by its name.
+func hookSteps(sys *Sys, l *Loaded, key string, hooks []string) []Step {
 	steps := make([]Step, 0, len(hooks))
 	for _, h := range hooks {
 		expanded := strings.ReplaceAll(h, "%i", l.Interface)
-		steps = append(steps, Step{
-			Line: hideSecrets(expanded, l.secrets()),
-			Do: func(ctx context.Context) error {
-				return runHook(ctx, sys, l, expanded)
-			},
-		})
+		steps = append(steps, Step{Op: hookOp{sys: sys, l: l, text: expanded, line: hideSecrets(expanded, l.secrets()), key: key}})
 	}
 	return steps
 }
@@ -36,7 +32,7 @@ func runHook(ctx context.Context, sys *Sys, l *Loaded, hook string) error {
 	if err != nil {
 		return fail(127, "%s: bash: command not found", sys.Prog)
 	}
-	code, err := sys.Exec.Run(ctx, Command{
+	code, err := sys.Exec.Run(ctx, osys.Command{
 		Path:   bash,
 		Args:   []string{"bash", "-O", "extglob", "-e", "-o", "pipefail", "-c", hookScript},
 		Env:    env,
@@ -50,16 +46,6 @@ func runHook(ctx context.Context, sys *Sys, l *Loaded, hook string) error {
 	if code != 0 {
 		// bash has said what failed; the status is the hook's.
 		return &Failure{Code: code}
-	}
-	return nil
-}
-
-// runAll runs steps in order through r, stopping at the first failure.
-func runAll(ctx context.Context, r *runner, steps []Step) error {
-	for _, s := range steps {
-		if err := r.do(ctx, s); err != nil {
-			return err
-		}
 	}
 	return nil
 }

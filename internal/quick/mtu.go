@@ -24,7 +24,7 @@ var endpointPattern = regexp.MustCompile(`^\[?([a-z0-9:.]+)\]?:[0-9]+$`)
 // its interface's MTU), else that of the first IPv4 default route, else
 // 1500; minus the overhead. Failed lookups are skipped, as in the
 // reference.
-func autoMTU(n Net, dev *conf.Device) int {
+func autoMTU(n *View, dev *conf.Device) int {
 	var addrs []netip.Addr
 	asked := map[netip.Addr]bool{}
 	for i := range dev.Peers {
@@ -44,7 +44,6 @@ func autoMTU(n Net, dev *conf.Device) int {
 		addrs = append(addrs, addr)
 	}
 	best := math.MaxInt32
-	n = &memoNet{Net: n, links: map[int]netlinkx.Link{}}
 	for _, l := range n.RouteGetAll(addrs) {
 		if l.Err != nil || !l.OK {
 			continue
@@ -71,7 +70,7 @@ func autoMTU(n Net, dev *conf.Device) int {
 
 // routeMTU is the MTU a route shows: its mtu metric (not a locked one,
 // which prints as "mtu lock N"), else its interface's.
-func routeMTU(n Net, r netlinkx.Route) (int, bool) {
+func routeMTU(n *View, r netlinkx.Route) (int, bool) {
 	if r.MTU > 0 && !r.MTULock {
 		return r.MTU, true
 	}
@@ -83,21 +82,4 @@ func routeMTU(n Net, r netlinkx.Route) (int, bool) {
 		return 0, false
 	}
 	return l.MTU, true
-}
-
-// memoNet remembers links by index (many endpoints share an interface).
-type memoNet struct {
-	Net
-	links map[int]netlinkx.Link
-}
-
-func (m *memoNet) LinkByIndex(i int) (netlinkx.Link, bool, error) {
-	if l, ok := m.links[i]; ok {
-		return l, true, nil
-	}
-	l, ok, err := m.Net.LinkByIndex(i)
-	if err == nil && ok {
-		m.links[i] = l
-	}
-	return l, ok, err
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -178,12 +179,45 @@ func (f *fakeHost) removeLink(name string) string {
 // the trace, the exit status, everything done, and the machine's state
 // after, with golden files.
 func TestPlans(t *testing.T) {
-	cases := []struct {
-		name  string
-		conf  string
-		setup func(f *fakeHost)
-		verbs []string
-	}{
+	for _, c := range planCases() {
+		t.Run(c.name, func(t *testing.T) {
+			text := c.conf
+			if ref, ok := strings.CutPrefix(text, "ref:"); ok {
+				text = refConf(t, ref)
+			}
+			f := newFakeHost()
+			if c.setup != nil {
+				c.setup(f)
+			}
+			before := f.state()
+			l := loadText(t, text)
+			var b strings.Builder
+			for _, v := range c.verbs {
+				if v == "rm-link" {
+					b.WriteString(f.removeLink("wg0"))
+					continue
+				}
+				out, _ := runVerb(t, f, l, v)
+				b.WriteString(out)
+				f.cancelOn = ""
+			}
+			after := f.state()
+			fmt.Fprintf(&b, "== state after (same as before: %v)\n%s", before == after, after)
+			golden(t, c.name, b.String())
+		})
+	}
+}
+
+// planCase is a configuration on a machine and the verbs run on it.
+type planCase struct {
+	name  string
+	conf  string
+	setup func(f *fakeHost)
+	verbs []string
+}
+
+func planCases() []planCase {
+	return []planCase{
 		{name: "p2p", conf: "ref:p2p", verbs: []string{"up", "down"}},
 		{name: "server-fwd-masq", conf: "ref:server-fwd-masq", verbs: []string{"up", "down"}},
 		{name: "table-off", conf: "ref:table-off", verbs: []string{"up", "down"}},
@@ -220,6 +254,9 @@ func TestPlans(t *testing.T) {
 		{name: "addconf-fails", conf: withIface(""), setup: func(f *fakeHost) { f.failOps["configure wg0"] = syscall.EADDRINUSE }, verbs: []string{"up"}},
 		{name: "embedded-fails", conf: withIface(""), setup: func(f *fakeHost) {
 			f.failOps["start embedded wg0"] = errors.New("Failed to create TUN device: no such device")
+		}, verbs: []string{"up"}},
+		{name: "userspace-socket-taken", conf: withIface(""), setup: func(f *fakeHost) {
+			f.sockets = map[string]int{"wg0": 4242}
 		}, verbs: []string{"up"}},
 		{name: "kernel-add-fails", conf: withIface(""), setup: func(f *fakeHost) {
 			f.kmod = true
@@ -296,35 +333,8 @@ func TestPlans(t *testing.T) {
 			f.rules[unix.AF_INET] = append(f.rules[unix.AF_INET], netlinkx.Rule{Family: unix.AF_INET, Table: 100, SuppressPrefixlen: -1, Priority: 100})
 		}, verbs: []string{"down"}},
 		{name: "save-write-fails", conf: withIface("SaveConfig = true\n"), setup: func(f *fakeHost) {
-			f.failOps["write /etc/wireguard/wg0.conf"] = &WriteError{Moving: true, Err: syscall.EXDEV}
+			f.failOps["write /etc/wireguard/wg0.conf"] = &osys.WriteError{Moving: true, Err: syscall.EXDEV}
 		}, verbs: []string{"up", "save", "down"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			text := c.conf
-			if ref, ok := strings.CutPrefix(text, "ref:"); ok {
-				text = refConf(t, ref)
-			}
-			f := newFakeHost()
-			if c.setup != nil {
-				c.setup(f)
-			}
-			before := f.state()
-			l := loadText(t, text)
-			var b strings.Builder
-			for _, v := range c.verbs {
-				if v == "rm-link" {
-					b.WriteString(f.removeLink("wg0"))
-					continue
-				}
-				out, _ := runVerb(t, f, l, v)
-				b.WriteString(out)
-				f.cancelOn = ""
-			}
-			after := f.state()
-			fmt.Fprintf(&b, "== state after (same as before: %v)\n%s", before == after, after)
-			golden(t, c.name, b.String())
-		})
 	}
 }
 
@@ -451,7 +461,7 @@ func TestReferencePayloads(t *testing.T) {
 			want = append(want, b.String())
 		}
 		f.fwBackend = c.backend
-		var ops []FirewallOp
+		var ops []Op
 		sys := f.sys()
 		sys.Firewall = recordingFirewall{Firewall: sys.Firewall, ops: &ops}
 		if code := Up(context.Background(), sys, l); code != 0 {
@@ -459,7 +469,7 @@ func TestReferencePayloads(t *testing.T) {
 		}
 		var got []string
 		for _, op := range ops {
-			got = append(got, op.Line+"\n"+op.Payload)
+			got = append(got, op.String()+"\n"+op.(interface{ Payload() string }).Payload())
 		}
 		if len(got) != 2 || len(want) < 2 || got[0] != want[0] || got[1] != want[1] {
 			t.Errorf("%s: up's firewall input differs:\n--- reference\n%s--- ours\n%s", c.backend, strings.Join(want[:min(2, len(want))], ""), strings.Join(got, ""))
@@ -473,10 +483,10 @@ func TestReferencePayloads(t *testing.T) {
 // recordingFirewall notes every firewall step planned.
 type recordingFirewall struct {
 	Firewall
-	ops *[]FirewallOp
+	ops *[]Op
 }
 
-func (r recordingFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error) {
+func (r recordingFirewall) PlanInstall(ctx context.Context, s firewall.Spec) (Op, error) {
 	op, err := r.Firewall.PlanInstall(ctx, s)
 	*r.ops = append(*r.ops, op)
 	return op, err

@@ -12,19 +12,20 @@ import (
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
-// batchingHost is the in-memory machine with route batching: ApplyRoutes
-// applies each route as Apply does, going on after a failure, as the
-// kernel does with a batch.
-type batchingHost struct {
-	*fakeHost
-	batches []int
-}
+// stepwiseHost is the in-memory machine whose ApplyBatch stops at the
+// first failure, as one step per route would: the reference a batch is
+// compared with.
+type stepwiseHost struct{ *fakeHost }
 
-func (b *batchingHost) ApplyRoutes(ops []netlinkx.RouteAdd) []error {
-	b.batches = append(b.batches, len(ops))
+func (s stepwiseHost) ApplyBatch(ops []netlinkx.Op) []error {
 	errs := make([]error, len(ops))
 	for i, op := range ops {
-		errs[i] = b.Apply(op)
+		if errs[i] = s.Apply(op); errs[i] != nil {
+			for j := i + 1; j < len(ops); j++ {
+				errs[j] = syscall.ECANCELED
+			}
+			break
+		}
 	}
 	return errs
 }
@@ -76,24 +77,23 @@ func TestRouteBatchSameAsSteps(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			text := manyPeers(300, c.iface)
-			run := func(batching bool) (string, *batchingHost) {
+			run := func(batching bool) (string, *fakeHost) {
 				f := newFakeHost()
 				if c.setup != nil {
 					c.setup(f)
 				}
 				f.cancelOn = c.cancel
 				before := f.state()
-				b := &batchingHost{fakeHost: f}
 				sys := f.sys()
-				if batching {
-					sys.Net = b
+				if !batching {
+					sys.Net = stepwiseHost{f}
 				}
 				ctx, cancel := context.WithCancelCause(context.Background())
 				defer cancel(nil)
 				f.cancel = cancel
 				code := Up(ctx, sys, loadText(t, text))
 				after := f.state()
-				return fmt.Sprintf("exit %d\n%s\nsame state as before: %v\n%s", code, f.stderr.String(), before == after, after), b
+				return fmt.Sprintf("exit %d\n%s\nsame state as before: %v\n%s", code, f.stderr.String(), before == after, after), f
 			}
 			want, _ := run(false)
 			got, b := run(true)

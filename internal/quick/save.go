@@ -3,12 +3,10 @@ package quick
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // Save writes the interface's running configuration over l's file, as the
@@ -19,23 +17,38 @@ func Save(ctx context.Context, sys *Sys, l *Loaded) int {
 		return die(sys, err)
 	}
 	defer lock.Release()
-	if ok, err := isWireGuard(sys, l.Interface); err != nil || !ok {
-		return die(sys, fmt.Errorf("`%s' is not a WireGuard interface", l.Interface))
+	if ok, err := NewView(sys).IsWireGuard(l.Interface); err != nil || !ok {
+		return die(sys, errNotWireGuard(l.Interface))
 	}
-	r := &runner{stderr: sys.Stderr}
-	if err := saveConfig(ctx, sys, r, l); err != nil {
+	if err := newRunner(sys).run(ctx, phaseOf("save_config", stop, Step{Op: saveOp{sys: sys, l: l}})); err != nil {
 		report(sys.Stderr, err)
 		return exitCode(err)
 	}
 	return 0
 }
 
+// saveOp is save_config: "[#] wg showconf IF", then the file rewritten
+// atomically with mode 0600 from what the interface has.
+type saveOp struct {
+	sys *Sys
+	l   *Loaded
+}
+
+func (o saveOp) String() string { return "wg showconf " + o.l.Interface }
+
+func (o saveOp) Do(ctx context.Context) error { return saveConfig(ctx, o.sys, o.l) }
+
+func (o saveOp) simulate(*View) {}
+func (o saveOp) Kind() string   { return "file" }
+func (o saveOp) Fields() map[string]any {
+	return map[string]any{"path": o.l.Path, "interface": o.l.Interface}
+}
+
 // savedConfig builds what save_config writes: the interface's addresses
 // (as `ip -brief address` lists them), its resolvconf nameservers, its MTU
 // when the file sets one, the file's Table, SaveConfig and hooks (hooks
 // verbatim, %i unexpanded), then the device as `wg showconf` prints it.
-// The "[#] wg showconf IF" line is printed where the reference prints it.
-func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Config, error) {
+func savedConfig(ctx context.Context, sys *Sys, l *Loaded) (*conf.Config, error) {
 	fi := &l.File.Config.Interface
 	var out conf.Config
 	i := &out.Interface
@@ -44,7 +57,8 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 	for _, p := range addrs {
 		i.Addresses = append(i.Addresses, conf.Address{Raw: conf.FormatPrefix(p), Prefix: p})
 	}
-	for _, d := range savedDNS(ctx, sys, l.Interface) {
+	servers, _, _ := sys.dns().Get(ctx, l.Interface)
+	for _, d := range servers {
 		if a, err := netip.ParseAddr(d); err == nil {
 			i.DNS = append(i.DNS, a)
 		} else {
@@ -60,10 +74,9 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 	i.Table = fi.Table
 	i.SaveConfig = fi.SaveConfig
 	i.PreUp, i.PostUp, i.PreDown, i.PostDown = fi.PreUp, fi.PostUp, fi.PreDown, fi.PostDown
-	r.trace("wg showconf " + l.Interface)
-	dev, err := device(sys, l.Interface)
+	dev, err := sys.Dev.Device(l.Interface)
 	if err != nil {
-		return nil, err
+		return nil, deviceFailure(err)
 	}
 	shown := conf.ConfigOf(dev)
 	dev.Wipe()
@@ -73,8 +86,8 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 }
 
 // saveConfig is save_config: the file rewritten atomically with mode 0600.
-func saveConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
-	cfg, err := savedConfig(ctx, sys, r, l)
+func saveConfig(ctx context.Context, sys *Sys, l *Loaded) error {
+	cfg, err := savedConfig(ctx, sys, l)
 	if err != nil {
 		return err
 	}
@@ -83,67 +96,14 @@ func saveConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	defer clear(text)
 	write := sys.WriteFile
 	if write == nil {
-		write = WriteAtomic
+		write = osys.WriteAtomic
 	}
 	if err := write(l.Path, text); err != nil {
-		var we *WriteError
+		var we *osys.WriteError
 		if errors.As(err, &we) && we.Moving {
 			return fail(1, "%s: Could not move configuration file", sys.Prog)
 		}
 		return fail(1, "%s: Could not write configuration file", sys.Prog)
-	}
-	return nil
-}
-
-// WriteError is a failed WriteAtomic. Moving tells a failed rename from a
-// failed write.
-type WriteError struct {
-	Moving bool
-	Err    error
-}
-
-func (e *WriteError) Error() string { return e.Err.Error() }
-func (e *WriteError) Unwrap() error { return e.Err }
-
-// WriteAtomic replaces path with data: a temporary file in the same
-// directory, created with mode 0600, written and synced, renamed over path,
-// and the directory synced. On failure path is unchanged and the temporary
-// file is gone.
-func WriteAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return &WriteError{Err: err}
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return &WriteError{Err: err}
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return &WriteError{Err: err}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return &WriteError{Err: err}
-	}
-	if err := f.Close(); err != nil {
-		return &WriteError{Err: err}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return &WriteError{Moving: true, Err: err}
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // Net is the network namespace as wg-quick reads and changes it;
@@ -18,6 +19,10 @@ type Net interface {
 	LinkByName(name string) (netlinkx.Link, bool, error)
 	LinkByIndex(index int) (netlinkx.Link, bool, error)
 	Apply(op netlinkx.Op) error
+	// ApplyBatch makes the changes ops name, in order, as Apply would
+	// make each, and returns one error per op; the ops after a failing
+	// one are still tried. Route additions go to the kernel together.
+	ApplyBatch(ops []netlinkx.Op) []error
 	Addresses(name string) ([]netip.Prefix, error)
 	Routes(family int, table uint32) ([]netlinkx.Route, error)
 	// RouteGetAll looks up the route to each destination, as `ip route get`.
@@ -36,51 +41,44 @@ type Devices interface {
 
 // Firewall is the full tunnel's guard rules and the
 // net.ipv4.conf.all.src_valid_mark sysctl (internal/firewall on the real
-// machine). Each change is planned as a FirewallOp whose Line is the
-// reference's command for it.
+// machine, whose Op is an Op here as it is). Each change is planned as an
+// Op whose line is the reference's command for it.
 type Firewall interface {
 	// PlanInstall plans the installation of one family's rules.
-	PlanInstall(ctx context.Context, s firewall.Spec) (FirewallOp, error)
+	PlanInstall(ctx context.Context, s firewall.Spec) (Op, error)
 	// PlanRemove plans the removal of every rule of iface, of both kinds,
 	// found by name and marker; none when there is nothing to remove.
-	PlanRemove(ctx context.Context, iface string) ([]FirewallOp, error)
+	PlanRemove(ctx context.Context, iface string) ([]Op, error)
 	// Marks lists the fwmarks iface's rules save into conntrack.
 	Marks(ctx context.Context, iface string) ([]uint32, error)
+	// Families lists the families in which iface has rules.
+	Families(ctx context.Context, iface string) ([]firewall.Family, error)
 	// EnableSrcValidMark plans setting the sysctl to 1 (recording the
 	// former value for iface); nil when it is 1 already.
-	EnableSrcValidMark(iface string) (*FirewallOp, error)
+	EnableSrcValidMark(iface string) (Op, error)
 	// RestoreSrcValidMark plans setting the sysctl back to the recorded
-	// value; nil when there is no record or another full tunnel remains.
-	RestoreSrcValidMark(ctx context.Context, iface string) (*FirewallOp, error)
-}
-
-// FirewallOp is one planned firewall or sysctl change.
-type FirewallOp struct {
-	Line    string // the reference's command, e.g. "nft -f /dev/fd/63"
-	Payload string // what the reference feeds that command
-	Do      func(ctx context.Context) error
+	// value (or dropping a record that no longer matches the system);
+	// nil when there is no record or another full tunnel remains.
+	RestoreSrcValidMark(ctx context.Context, iface string) (Op, error)
 }
 
 // Userspace starts and stops userspace devices.
 type Userspace interface {
 	// KernelModule reports whether /sys/module/wireguard exists.
 	KernelModule() bool
+	// ModuleAvailable reports whether the kernel can load the module
+	// (`ip link add ... type wireguard` would load it), for a dry run's
+	// guess at add_if's fallback.
+	ModuleAvailable() bool
 	// StartEmbedded brings up the embedded userspace device name.
 	StartEmbedded(name string) error
 	// Watch notes the daemon serving name, if any; the returned function
 	// waits (bounded) for it to exit once the interface is deleted.
 	Watch(name string) (wait func(timeout time.Duration) bool)
-}
-
-// Command is a program wg-quick runs: a hook (bash), resolvconf, or the
-// userspace implementation named by WG_QUICK_USERSPACE_IMPLEMENTATION.
-type Command struct {
-	Path   string // found with LookPath
-	Args   []string
-	Env    []string
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	// SocketOwner reports the process serving name's UAPI socket, when a
+	// live one does (it may be another network namespace's device: the
+	// socket directory is shared by the namespaces that share /run).
+	SocketOwner(name string) (pid int, ok bool)
 }
 
 // Exec runs programs.
@@ -90,7 +88,7 @@ type Exec interface {
 	// Run runs c and returns its exit status (128+N when killed by signal
 	// N). When ctx is done, the program gets SIGTERM. err is set only when
 	// it could not be started.
-	Run(ctx context.Context, c Command) (code int, err error)
+	Run(ctx context.Context, c osys.Command) (code int, err error)
 }
 
 // Files reads the few files wg-quick looks at.
@@ -108,10 +106,17 @@ type Sys struct {
 	Exec      Exec
 	Files     Files
 	Firewall  Firewall
-	// WriteFile writes a file atomically (save); nil means WriteAtomic.
+	// DNS is where nameservers go; nil means resolvconf, as the
+	// reference.
+	DNS DNS
+	// WriteFile writes a file atomically (save); nil means osys.WriteAtomic.
 	WriteFile func(path string, data []byte) error
 	// Lock takes the per-interface lock; nil means no locking (tests).
-	Lock func(iface, op string) (*Lock, error)
+	Lock func(iface, op string) (*osys.Lock, error)
+	// PeekLock reads the lock without taking it (dry runs): the record
+	// of a run killed mid-change, or the error of a held lock; nil means
+	// no lock.
+	PeekLock func(iface string) (string, error)
 
 	// Prog is the program name used in messages ("wg-quick").
 	Prog string

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/netlinkx"
+	"github.com/gowg/wgtools/internal/osys"
 )
 
 // Environment variable naming an external userspace implementation.
@@ -28,22 +28,15 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 		return die(sys, err)
 	}
 	defer lock.Release()
-	r := &runner{stderr: sys.Stderr}
+	r := newRunner(sys)
 	if lock != nil && lock.Recovered != "" {
 		recoverInterrupted(ctx, sys, r, l, lock.Recovered)
 	}
-	if _, exists, err := sys.Net.LinkByName(l.Interface); err != nil {
-		return die(sys, fmt.Errorf("cannot read links: %v", err))
-	} else if exists {
-		return die(sys, fmt.Errorf("`%s' already exists", l.Interface))
-	}
-	if err := tableNeeded(l); err != nil {
+	if err := canUp(sys, NewView(sys), l); err != nil {
 		return die(sys, err)
 	}
-	if err := lock.Changing("up"); err != nil {
-		return die(sys, err)
-	}
-	if err := r.run(ctx, upPhases(sys, l)); err != nil {
+	r.changing = func() error { return lock.Changing("up") }
+	if err := r.run(ctx, upPhases(sys, l)...); err != nil {
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 			fmt.Fprintf(sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
@@ -54,6 +47,17 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 		return exitCode(err)
 	}
 	return 0
+}
+
+// canUp is what up checks before it changes anything: the interface does
+// not exist yet, and a Table name rt_tables does not know is not needed.
+func canUp(sys *Sys, v *View, l *Loaded) error {
+	if _, exists, err := v.Link(l.Interface); err != nil {
+		return fmt.Errorf("cannot read links: %v", err)
+	} else if exists {
+		return fmt.Errorf("`%s' already exists", l.Interface)
+	}
+	return tableNeeded(l)
 }
 
 // tableNeeded refuses, before anything changes, a Table name rt_tables
@@ -89,27 +93,29 @@ func tableID(l *Loaded) (uint32, error) {
 	return 0, fail(255, "Error: argument \"%s\" is wrong: \"table\" value is invalid", i.Table)
 }
 
-// upPhases is cmd_up from add_if on.
-func upPhases(sys *Sys, l *Loaded) []phase {
+// upPhases is cmd_up from add_if on: add_if, PreUp, set_config, the
+// addresses, set_mtu_up, set_dns, the routes (add_route for each allowed
+// IP but /0, then add_default for each /0), PostUp.
+func upPhases(sys *Sys, l *Loaded) []Phase {
 	i := &l.File.Config.Interface
-	return []phase{
-		func(ctx context.Context, r *runner) error { return addIf(ctx, sys, r, l) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, hookSteps(sys, l, i.PreUp)) },
-		func(ctx context.Context, r *runner) error { return r.do(ctx, setConfigStep(sys, l)) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, addressSteps(sys, l)) },
-		func(ctx context.Context, r *runner) error { return setMTUUp(ctx, sys, r, l) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, dnsSteps(sys, l)) },
-		func(ctx context.Context, r *runner) error { return addRoutes(ctx, sys, r, l) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, hookSteps(sys, l, i.PostUp)) },
+	return []Phase{
+		{Name: "add_if", Changes: true, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return addIfSteps(sys, l), nil
+		}},
+		phaseOf("PreUp", stop, hookSteps(sys, l, "PreUp", i.PreUp)...),
+		phaseOf("set_config", stop, setConfigStep(sys, l)),
+		phaseOf("addresses", stop, addressSteps(sys, l)...),
+		{Name: "set_mtu_up", Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return mtuUpSteps(sys, v, l)
+		}},
+		phaseOf("set_dns", stop, dnsSteps(sys, l)...),
+		{Name: "routes", Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return routeSteps(sys, v, l, false)
+		}},
+		defaultPhase(sys, l, 0, false),
+		defaultPhase(sys, l, 1, false),
+		phaseOf("PostUp", stop, hookSteps(sys, l, "PostUp", i.PostUp)...),
 	}
-}
-
-func signalName(err error) string {
-	var s signalError
-	if errors.As(err, &s) {
-		return s.name
-	}
-	return "a signal"
 }
 
 // die prints "PROG: message" and returns 1, as the reference's die.
@@ -118,243 +124,220 @@ func die(sys *Sys, err error) int {
 	return 1
 }
 
-func (s *Sys) lock(iface, verb string) (*Lock, error) {
+func (s *Sys) lock(iface, verb string) (*osys.Lock, error) {
 	if s.Lock == nil {
 		return nil, nil
 	}
-	return s.Lock(iface, verb)
-}
-
-// netFailure turns a netlinkx error into the failure ip would report.
-func netFailure(err error) error {
-	var e *netlinkx.Error
-	if errors.As(err, &e) {
-		return &Failure{Msg: e.Error(), Code: e.ExitCode(), Err: e}
+	l, err := s.Lock(iface, verb)
+	if err == nil && l.Stale != "" {
+		fmt.Fprintf(s.Stderr, "[!] Dropping the record of a run of `%s' killed in a network namespace that is gone (%s).\n", iface, l.Stale)
 	}
-	return fail(2, "%v", err)
-}
-
-func applyStep(sys *Sys, op netlinkx.Op, undo *Undo) Step {
-	return Step{
-		Line: op.String(),
-		Do: func(context.Context) error {
-			if err := sys.Net.Apply(op); err != nil {
-				return netFailure(err)
-			}
-			return nil
-		},
-		Undo: undo,
-	}
+	return l, err
 }
 
 // linkUndo deletes the interface (and with it its addresses and routes,
 // and a userspace device's daemon).
 func linkUndo(sys *Sys, iface string) *Undo {
-	return &Undo{Rank: rankLink, Line: netlinkx.LinkDelete{Name: iface}.String(), Do: func(context.Context) error {
-		return deleteLink(sys, iface)
-	}}
+	return undoWith(rankLink, deleteLinkOp{sys: sys, iface: iface})
 }
 
-// daemonExitTimeout bounds the wait for a userspace daemon to go away.
-const daemonExitTimeout = 5 * time.Second
-
-func deleteLink(sys *Sys, iface string) error {
-	wait := sys.Userspace.Watch(iface)
-	if err := sys.Net.Apply(netlinkx.LinkDelete{Name: iface}); err != nil {
-		return netFailure(err)
-	}
-	if wait != nil && !wait(daemonExitTimeout) {
-		fmt.Fprintf(sys.Stderr, "[!] The userspace daemon of `%s' did not exit.\n", iface)
-	}
-	return nil
-}
-
-// addIf is add_if: a kernel interface, or where the kernel has no WireGuard
-// module, a userspace one (ours, or WG_QUICK_USERSPACE_IMPLEMENTATION).
-func addIf(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
+// addIfSteps is add_if: a kernel interface, or where the kernel has no
+// WireGuard module, a userspace one (ours, or
+// WG_QUICK_USERSPACE_IMPLEMENTATION).
+func addIfSteps(sys *Sys, l *Loaded) []Step {
 	iface := l.Interface
-	err := r.do(ctx, applyStep(sys, netlinkx.LinkAdd{Name: iface}, linkUndo(sys, iface)))
-	if err == nil || ctx.Err() != nil {
-		return err
-	}
-	report(sys.Stderr, err) // ip's own message
-	// The reference's status here is 1 (see the package's README notes).
-	if sys.Userspace.KernelModule() || !errors.Is(err, unix.EOPNOTSUPP) {
-		return &Failure{Code: 1}
-	}
-	impl := sys.getenv(envUserspace)
-	if impl == "" {
-		fmt.Fprintln(sys.Stderr, fallbackNotice)
-		return r.do(ctx, Step{
-			Line: "wireguard-go " + iface,
-			Do: func(context.Context) error {
-				if err := sys.Userspace.StartEmbedded(iface); err != nil {
-					return fail(1, "%v", err)
+	return []Step{{
+		Op:   netOp{sys.Net, netlinkx.LinkAdd{Name: iface}},
+		Undo: linkUndo(sys, iface),
+		Fallback: &Fallback{
+			// The reference falls back only when the kernel has no
+			// module; any other failure of ip link add ends up (status
+			// 1, as the reference's).
+			Accept: func(err error) error {
+				if sys.Userspace.KernelModule() || !errors.Is(err, unix.EOPNOTSUPP) {
+					return &Failure{Code: 1}
 				}
 				return nil
 			},
-			Undo: linkUndo(sys, iface),
-		})
-	}
-	path, err := sys.Exec.LookPath(impl, sys.Env)
-	if err != nil {
-		return fail(1, "%s: the userspace implementation `%s' (%s) is not in PATH", sys.Prog, impl, envUserspace)
-	}
-	fmt.Fprintln(sys.Stderr, fallbackNotice)
-	return r.do(ctx, Step{
-		Line: impl + " " + iface,
-		Do: func(ctx context.Context) error {
-			code, err := sys.Exec.Run(ctx, Command{
-				Path: path, Args: []string{impl, iface}, Env: sys.Env,
-				Stdin: sys.Stdin, Stdout: sys.Stdout, Stderr: sys.Stderr,
-			})
-			if err != nil {
-				return fail(126, "%s: %s: %v", sys.Prog, impl, err)
-			}
-			if code != 0 {
-				return &Failure{Code: code}
-			}
-			return nil
+			Predict: func(v *View) bool {
+				return !sys.Userspace.KernelModule() && !sys.Userspace.ModuleAvailable()
+			},
+			Then:   func() (Step, error) { return userspaceStep(sys, iface) },
+			Notice: fallbackNotice,
 		},
-		Undo: linkUndo(sys, iface),
-	})
+	}}
+}
+
+// userspaceStep is add_if's fallback, once `ip link add` has failed.
+func userspaceStep(sys *Sys, iface string) (Step, error) {
+	if pid, ok := sys.Userspace.SocketOwner(iface); ok {
+		who := ""
+		if pid > 0 {
+			who = fmt.Sprintf(" (pid %d)", pid)
+		}
+		return Step{}, fail(1, "%s: `%s' cannot be a userspace device in this network namespace: /var/run/wireguard/%s.sock "+
+			"serves the `%s' of another namespace that shares /var/run/wireguard%s; give this one another name",
+			sys.Prog, iface, iface, iface, who)
+	}
+	op := userspaceOp{sys: sys, iface: iface}
+	if impl := sys.getenv(envUserspace); impl != "" {
+		path, err := sys.Exec.LookPath(impl, sys.Env)
+		if err != nil {
+			return Step{}, fail(1, "%s: the userspace implementation `%s' (%s) is not in PATH", sys.Prog, impl, envUserspace)
+		}
+		op.impl, op.path = impl, path
+	}
+	return Step{Op: op, Undo: linkUndo(sys, iface)}, nil
 }
 
 // setConfigStep is set_config: `wg addconf IF` with the file's wg part.
 func setConfigStep(sys *Sys, l *Loaded) Step {
-	return Step{
-		Line: "wg addconf " + l.Interface + " /dev/fd/63",
-		Do: func(context.Context) error {
-			if err := sys.Dev.Configure(l.Interface, &l.File.Config); err != nil {
-				return fail(1, "Unable to modify interface: %s", conf.Strerror(err))
-			}
-			return nil
-		},
-	}
+	c := &l.File.Config
+	return Step{Op: deviceOp{
+		dev: sys.Dev, iface: l.Interface,
+		line:   "wg addconf " + l.Interface + " /dev/fd/63",
+		cfg:    c,
+		fields: joinFields(map[string]any{"command": "addconf", "peers": peerNames(c.Peers)}, keyFields(&c.Interface)),
+	}}
 }
 
 // addressSteps is add_addr for each Address, in file order.
 func addressSteps(sys *Sys, l *Loaded) []Step {
 	var steps []Step
 	for _, a := range l.File.Config.Interface.Addresses {
-		steps = append(steps, applyStep(sys, netlinkx.AddrAddOf(l.Interface, a), nil))
+		steps = append(steps, Step{Op: netOp{sys.Net, netlinkx.AddrAddOf(l.Interface, a)}})
 	}
 	return steps
 }
 
-// device reads the interface's live state, as `wg show IF ...` would.
-func device(sys *Sys, iface string) (*conf.Device, error) {
-	dev, err := sys.Dev.Device(iface)
-	if err != nil {
-		return nil, fail(1, "Unable to access interface: %s", conf.Strerror(err))
-	}
-	return dev, nil
+// deviceFailure is the failure to read the interface, as `wg show IF
+// ...` would say it.
+func deviceFailure(err error) error {
+	return fail(1, "Unable to access interface: %s", conf.Strerror(err))
 }
 
-// device reads the interface's state once for set_mtu_up and the route
-// loop (the reference reads it for each, `wg show IF endpoints` and `wg
-// show IF allowed-ips`): nothing up does between them (addresses, MTU,
-// resolvconf) changes the peers, and with thousands of peers a read costs
-// tens of milliseconds.
-func (r *runner) device(sys *Sys, iface string) (*conf.Device, error) {
-	if r.dev != nil && r.dev.Name == iface {
-		return r.dev, nil
-	}
-	dev, err := device(sys, iface)
-	if err == nil {
-		r.dev = dev
-	}
-	return dev, err
-}
-
-// setMTUUp is set_mtu_up: the file's MTU or the automatic one, and up.
-func setMTUUp(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
-	var mtu int
+// mtuUpSteps is set_mtu_up: the file's MTU or the automatic one, and up.
+func mtuUpSteps(sys *Sys, v *View, l *Loaded) ([]Step, error) {
+	s := Step{}
+	mtu := 0
 	if m := l.File.Config.Interface.MTU; m != nil {
 		mtu = *m
 	} else {
-		dev, err := r.device(sys, l.Interface)
+		dev, err := v.Device(l.Interface)
 		if err != nil {
-			return err
+			return nil, deviceFailure(err)
 		}
-		mtu = autoMTU(sys.Net, dev)
+		mtu = autoMTU(v, dev)
+		s.Note = "MTU computed from the routes to the endpoints as they are now"
 	}
-	return r.do(ctx, applyStep(sys, netlinkx.LinkSetMTUUp{Name: l.Interface, MTU: mtu}, nil))
+	s.Op = netOp{sys.Net, netlinkx.LinkSetMTUUp{Name: l.Interface, MTU: mtu}}
+	return []Step{s}, nil
 }
 
-// addRoutes is the route loop of cmd_up: a route for every allowed IP the
-// device has (read back, so that PreUp's additions count), longest prefix
-// first, as add_route decides. Consecutive route additions go to the
-// kernel as one batch (see addRouteBatch).
-func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
-	i := &l.File.Config.Interface
-	if i.Table == conf.TableOff {
-		return nil
-	}
-	dev, err := r.device(sys, l.Interface)
-	if err != nil {
-		return err
-	}
-	auto := i.Table == "" || i.Table == conf.TableAuto
+// devicePrefixes are the device's allowed IPs, in add_route's order.
+func devicePrefixes(dev *conf.Device) []netip.Prefix {
 	var prefixes []netip.Prefix
 	for _, text := range allowedIPs(dev) {
 		if p, err := netip.ParsePrefix(text); err == nil {
 			prefixes = append(prefixes, p)
 		}
 	}
-	if auto {
+	return prefixes
+}
+
+// routeSteps is the route loop of cmd_up but for the /0s of a full
+// tunnel (defaultPhase): a route for every allowed IP the device has (read
+// back, so that PreUp's additions count), longest prefix first, where
+// add_route would add one: into the file's table, or into main unless a
+// route through the interface covers it already. Before any, the checks
+// of canRouteDefault for each /0. With undo (a reload), each route's
+// deletion is its undo.
+func routeSteps(sys *Sys, v *View, l *Loaded, undo bool) ([]Step, error) {
+	i := &l.File.Config.Interface
+	if i.Table == conf.TableOff {
+		return nil, nil
+	}
+	dev, err := v.Device(l.Interface)
+	if err != nil {
+		return nil, deviceFailure(err)
+	}
+	auto := autoTable(i.Table)
+	prefixes := devicePrefixes(dev)
+	var steps []Step
+	add := func(op netlinkx.RouteAdd) {
+		s := Step{Op: netOp{sys.Net, op}}
+		if undo {
+			s.Undo = undoWith(rankSetBack, netOp{sys.Net, netlinkx.RouteDelete{Link: op.Link, Prefix: op.Prefix, Table: op.Table, TableID: op.TableID}})
+		}
+		steps = append(steps, s)
+	}
+	if !auto {
 		for _, p := range prefixes {
-			if p.Bits() == 0 {
-				if err := canRouteDefault(sys, l.Interface, p); err != nil {
-					return err
-				}
+			id, err := tableID(l)
+			if err != nil {
+				op := netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table}
+				return append(steps, Step{Op: failOp{line: op.String(), kind: "route", err: err}}), nil
+			}
+			add(netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: id})
+		}
+		return steps, nil
+	}
+	for _, p := range prefixes {
+		if p.Bits() == 0 {
+			if err := canRouteDefault(sys, v, l.Interface, p); err != nil {
+				return nil, err
 			}
 		}
 	}
-	ft := &fullTunnel{}
-	var link netlinkx.Link
+	link, ok, err := v.Link(l.Interface)
+	if err != nil || !ok {
+		return nil, fail(1, "Cannot find device \"%s\"", l.Interface)
+	}
 	main := map[int][]netlinkx.Route{} // one dump of the main table per family
-	var batch []netlinkx.RouteAdd
 	for _, p := range prefixes {
-		if !auto {
-			id, err := tableID(l)
-			if err != nil {
-				r.trace(netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table}.String())
-				return err
-			}
-			batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p, Table: i.Table, TableID: id})
-			continue
-		}
 		if p.Bits() == 0 {
-			if err := addRouteBatch(ctx, sys, r, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-			if err := addDefault(ctx, sys, r, l, ft, p); err != nil {
-				return err
-			}
 			continue
 		}
-		if link.Index == 0 {
-			var ok bool
-			if link, ok, err = sys.Net.LinkByName(l.Interface); err != nil || !ok {
-				return fail(1, "Cannot find device \"%s\"", l.Interface)
-			}
-		}
-		fam := unix.AF_INET
-		if p.Addr().Is6() {
-			fam = unix.AF_INET6
-		}
+		fam := famOf(p)
 		routes, ok := main[fam]
 		if !ok {
 			// `ip route show ... match` reads with errors ignored.
-			routes, _ = sys.Net.Routes(fam, unix.RT_TABLE_MAIN)
+			routes, _ = v.Routes(fam, unix.RT_TABLE_MAIN)
 			main[fam] = routes
 		}
 		if netlinkx.Covered(routes, link.Index, p) {
 			continue
 		}
-		batch = append(batch, netlinkx.RouteAdd{Link: l.Interface, Prefix: p})
+		add(netlinkx.RouteAdd{Link: l.Interface, Prefix: p})
 	}
-	return addRouteBatch(ctx, sys, r, batch)
+	return steps, nil
+}
+
+// defaultPhase is add_default for the n-th /0 of the device's allowed IPs
+// (in add_route's order: ::/0 before 0.0.0.0/0), when Table is auto.
+func defaultPhase(sys *Sys, l *Loaded, n int, undo bool) Phase {
+	return Phase{Name: "add_default", Plan: func(ctx context.Context, v *View) ([]Step, error) {
+		if !autoTable(l.File.Config.Interface.Table) {
+			return nil, nil
+		}
+		dev, err := v.Device(l.Interface)
+		if err != nil {
+			return nil, deviceFailure(err)
+		}
+		var defaults []netip.Prefix
+		for _, p := range devicePrefixes(dev) {
+			if p.Bits() == 0 {
+				defaults = append(defaults, p)
+			}
+		}
+		if n >= len(defaults) {
+			return nil, nil
+		}
+		return defaultSteps(ctx, sys, v, l.Interface, defaults[n], undo)
+	}}
+}
+
+// errNotWireGuard is down's and save's refusal.
+func errNotWireGuard(iface string) error {
+	return fmt.Errorf("`%s' is not a WireGuard interface", iface)
 }
