@@ -301,7 +301,7 @@ const setUsageText = "Usage: %s %s <interface> [listen-port <port>] [fwmark <mar
 func allBadCases() []badCase { return append(quickCases(), wgCases()...) }
 
 func fillKeys(s string) string {
-	return strings.NewReplacer("{PRIV}", relPriv, "{PUB}", relPub, "{PEERPUB}", relPeerPub, "{PSK}", relPSK, "{OTHERPRIV}", relOtherPriv).Replace(s)
+	return strings.NewReplacer("{PRIV}", relPriv, "{PUB}", relPub, "{PEERPUB}", relPeerPub, "{PSK}", relPSK, "{OTHERPRIV}", relOtherPriv, "{OTHERPUB}", relOtherPub, "{PEERPRIV}", relPeerPriv).Replace(s)
 }
 
 // TestBadInput runs every case of badCases in a host of its own.

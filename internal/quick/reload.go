@@ -169,6 +169,19 @@ func tunnelFamilies(v *View, mark uint32) []int {
 	return fams
 }
 
+// tunnelRules reports whether the family has the full tunnel's rule for
+// mark, and a suppress rule before it (or, without it, any).
+func tunnelRules(v *View, fam int, mark uint32) (table, suppress bool) {
+	rules, _ := v.Rules(fam)
+	at := slices.IndexFunc(rules, func(x netlinkx.Rule) bool { return isTunnelRule(x) && x.Table == mark })
+	for k, x := range rules {
+		if isSuppress(x) && (at < 0 || k < at) {
+			suppress = true
+		}
+	}
+	return at >= 0, suppress
+}
+
 // tunnelOffSteps take the full tunnel away when the file no longer asks
 // for it as it is (no /0, another FwMark, other families): its guard
 // rules, its rules, the routes of its table, src_valid_mark. Each is
@@ -180,25 +193,28 @@ func tunnelOffSteps(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, 
 		return nil, deviceFailure(err)
 	}
 	mark := dev.FwMark
-	if mark == 0 || !hasRulesOf(v, mark) {
-		return nil, nil
-	}
 	want := fileDefaults(l)
 	var wantFams []int
 	for _, p := range want {
 		wantFams = append(wantFams, famOf(p))
 	}
-	if len(want) > 0 && tunnelMark(sys, v, l, mark) == mark && slices.Equal(wantFams, tunnelFamilies(v, mark)) {
+	on := mark != 0 && hasRulesOf(v, mark)
+	if len(want) > 0 && (!on || tunnelMark(sys, v, l, mark) == mark && slices.Equal(wantFams, tunnelFamilies(v, mark))) {
+		// The tunnel stays (tunnelOnSteps adds what it lacks), or is
+		// not there yet.
 		return nil, nil
 	}
+	// What is left of it goes, also after a reload killed half-way.
 	var steps []Step
 	addrs, _ := v.Addresses(iface)
 	fams, _ := v.FirewallFamilies(ctx, iface)
-	fw, err := removeFirewallSteps(ctx, sys, iface)
-	if err != nil {
-		return nil, err
+	var fw []Step
+	if len(fams) > 0 {
+		if fw, err = removeFirewallSteps(ctx, sys, iface); err != nil {
+			return nil, err
+		}
+		v.planFirewall(ctx, iface, nil)
 	}
-	v.planFirewall(ctx, iface, nil)
 	for k := range fw {
 		if k == 0 {
 			fw[k].Undo = &Undo{Plan: func(ctx context.Context, v *View) ([]Step, error) {
@@ -215,16 +231,26 @@ func tunnelOffSteps(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, 
 		}
 	}
 	steps = append(steps, fw...)
-	for _, s := range tunnelRuleSteps(sys, v, mark) {
-		exact := s.Op.(ruleDeleteOp).exact
-		s.Undo = undoWith(rankSetBack, newRuleAdd(sys.Net, exact))
-		steps = append(steps, s)
+	// The rules: the tunnel's, or after a reload killed half-way, what is
+	// left of them while the fwmark a tunnel set is there (not one the
+	// file sets for itself).
+	if on || mark != 0 && l.File.Config.Interface.FwMark == nil {
+		for _, s := range tunnelRuleSteps(sys, v, mark) {
+			exact := s.Op.(ruleDeleteOp).exact
+			s.Undo = undoWith(rankSetBack, newRuleAdd(sys.Net, exact))
+			steps = append(steps, s)
+		}
 	}
 	link, _, _ := v.Link(iface)
 	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+		// The full tunnel's default routes (a table the file routes
+		// into is the route phase's).
+		if mark == 0 || !autoTable(l.File.Config.Interface.Table) && l.File.Config.Interface.TableID == mark {
+			break
+		}
 		routes, _ := v.Routes(fam, mark)
 		for _, rt := range routes {
-			if rt.LinkIndex == link.Index {
+			if rt.LinkIndex == link.Index && rt.Dst.Bits() == 0 {
 				steps = append(steps, routeDeleteStep(sys, iface, rt.Dst, strconv.FormatUint(uint64(mark), 10), mark))
 			}
 		}
@@ -307,11 +333,15 @@ func tunnelOnSteps(ctx context.Context, sys *Sys, v *View, l *Loaded, n int, rs 
 	}
 	mark, fam := dev.FwMark, famOf(p)
 	var steps []Step
-	if !slices.Contains(tunnelFamilies(v, mark), fam) {
+	hasTable, hasSuppress := tunnelRules(v, fam, mark)
+	if !hasTable || !hasSuppress {
 		if err := canRouteDefault(sys, v, iface, p); err != nil {
 			return nil, err
 		}
 		for _, rule := range []netlinkx.Rule{tableRule(fam, mark), suppressRule(fam)} {
+			if rule.SuppressPrefixlen == 0 && hasSuppress || rule.SuppressPrefixlen != 0 && hasTable {
+				continue
+			}
 			op := newRuleAdd(sys.Net, rule)
 			suppress := rule.SuppressPrefixlen == 0
 			steps = append(steps, Step{Op: op, Undo: &Undo{Plan: func(ctx context.Context, v *View) ([]Step, error) {
