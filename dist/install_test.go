@@ -303,7 +303,7 @@ func checkUnit(t *testing.T, installed, bindir string) {
 	for _, line := range []string{
 		"ExecStart=" + bindir + "/wg-quick up %i",
 		"ExecStop=" + bindir + "/wg-quick down %i",
-		"ExecReload=/bin/bash -c 'exec " + bindir + "/wg syncconf %i <(exec " + bindir + "/wg-quick strip %i)'",
+		"ExecReload=" + bindir + "/wg-quick reload %i",
 	} {
 		if !strings.Contains(string(got), "\n"+line+"\n") {
 			t.Errorf("%s lacks %q", installed, line)

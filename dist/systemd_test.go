@@ -97,7 +97,9 @@ func TestSystemdUnitContents(t *testing.T) {
 			"RemainAfterExit=yes",
 			"ExecStart=@BINDIR@/wg-quick up %i",
 			"ExecStop=@BINDIR@/wg-quick down %i",
-			"ExecReload=/bin/bash -c 'exec @BINDIR@/wg syncconf %i <(exec @BINDIR@/wg-quick strip %i)'",
+			// wg-quick reload: peers as wg syncconf sets them (sessions
+			// kept), and the addresses, routes, DNS and full tunnel too.
+			"ExecReload=@BINDIR@/wg-quick reload %i",
 			"Environment=WG_ENDPOINT_RESOLUTION_RETRIES=infinity",
 		},
 		"[Install]": {"WantedBy=multi-user.target wg-quick.target"},
