@@ -12,6 +12,11 @@ import (
 
 const showUsage = "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"
 
+// jsonField is our field word for the JSON document (docs/json.md); the
+// reference has no such field, and the usage line, which is the
+// reference's, does not name it.
+const jsonField = "json"
+
 // outBufferSize is the standard output buffer: one write per 64 KiB.
 const outBufferSize = 64 << 10
 
@@ -46,6 +51,11 @@ func showMain(e *env, args []string) int {
 			ret = 1
 		}
 		style := e.style()
+		var doc *show.JSON
+		if len(args) == 3 && args[2] == jsonField {
+			doc = show.BeginJSON(out, style)
+			defer doc.End()
+		}
 		for i, name := range names {
 			dev, err := c.Device(name)
 			if err != nil {
@@ -53,13 +63,16 @@ func showMain(e *env, args []string) int {
 				continue
 			}
 			defer dev.Wipe()
-			if len(args) == 3 {
+			switch {
+			case doc != nil:
+				doc.Device(dev)
+			case len(args) == 3:
 				if !show.Field(out, dev, args[2], true) {
 					errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
 					usage()
 					return 1
 				}
-			} else {
+			default:
 				show.Pretty(out, dev, style)
 				if i+1 < len(names) {
 					out.WriteByte('\n')
@@ -97,6 +110,12 @@ func showMain(e *env, args []string) int {
 		return 1
 	}
 	defer dev.Wipe()
+	if len(args) == 3 && args[2] == jsonField {
+		doc := show.BeginJSON(out, e.style())
+		doc.Device(dev)
+		doc.End()
+		return 0
+	}
 	if len(args) == 3 {
 		if !show.Field(out, dev, args[2], false) {
 			errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
