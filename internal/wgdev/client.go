@@ -3,7 +3,6 @@ package wgdev
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +63,7 @@ func (c *Client) userspace(name string) bool {
 	if err != nil || st.Mode()&os.ModeSocket == 0 {
 		return false
 	}
-	conn, err := net.Dial("unix", path)
+	conn, err := dialUAPI(path)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			os.Remove(path)

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"net"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -93,21 +95,70 @@ func appendUAPISet(b []byte, cfg *conf.Config) []byte {
 	return append(b, '\n')
 }
 
-// uapiTimeout bounds one exchange with a userspace daemon.
+// uapiTimeout bounds each read and write of an exchange with a userspace
+// daemon.
 const uapiTimeout = 30 * time.Second
 
-func dialUAPI(path string) (net.Conn, error) {
-	conn, err := net.Dial("unix", path)
+// uapiConn is a connected UAPI socket: a blocking AF_UNIX stream socket
+// with send and receive timeouts. Plain system calls rather than package
+// net: wg links this package, and net's start-up work (and its poller's
+// goroutines and threads) would be paid by every wg process.
+type uapiConn struct{ fd int }
+
+// dialUAPI connects to the socket at path; failures are the errno, as
+// connect(2) gives it.
+func dialUAPI(path string) (*uapiConn, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			return nil, errno
-		}
 		return nil, err
 	}
-	conn.SetDeadline(time.Now().Add(uapiTimeout))
-	return conn, nil
+	tv := unix.NsecToTimeval(uapiTimeout.Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &uapiConn{fd: fd}, nil
 }
+
+func (c *uapiConn) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(c.fd, p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (c *uapiConn) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(c.fd, p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+func (c *uapiConn) Close() error { return unix.Close(c.fd) }
 
 // uapiSet sends cfg and returns the daemon's errno, if any.
 func uapiSet(path string, cfg *conf.Config) error {
@@ -369,12 +420,32 @@ func zoneName(a netip.Addr) netip.Addr {
 	if z == "" || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
 		return a
 	}
-	if idx, err := strconv.Atoi(z); err == nil {
-		if ifi, err := net.InterfaceByIndex(idx); err == nil {
-			return a.WithZone(ifi.Name)
+	if idx, err := strconv.ParseUint(z, 10, 31); err == nil {
+		if name, ok := interfaceName(uint32(idx)); ok {
+			return a.WithZone(name)
 		}
 	}
 	return a
+}
+
+// interfaceName is if_indextoname(3): SIOCGIFNAME on a datagram socket.
+func interfaceName(index uint32) (string, bool) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return "", false
+		}
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		return "", false
+	}
+	ifr.SetUint32(index)
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFNAME, ifr); err != nil {
+		return "", false
+	}
+	return ifr.Name(), true
 }
 
 // parseUAPIPrefix reads "IP/CIDR" as the reference does: the address by
