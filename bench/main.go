@@ -127,6 +127,7 @@ func run(o *Options) int {
 	}
 	start := time.Now()
 	env.LoadStart = loadAvg()
+	env.Costs = machineCosts(o)
 	vms := otherLoad()
 	for _, name := range sectionNames {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, name) {

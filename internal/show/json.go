@@ -47,8 +47,15 @@ func (j *JSON) End() {
 
 // Device writes one interface, its peers in the device's order (as dump).
 func (j *JSON) Device(d *conf.Device) {
-	w := j.w
-	b := line(w)
+	j.deviceHead(d)
+	for i := range d.Peers {
+		j.devicePeer(&d.Peers[i], i == 0)
+	}
+	j.deviceEnd(len(d.Peers))
+}
+
+func (j *JSON) deviceHead(d *conf.Device) {
+	b := line(j.w)
 	if j.n > 0 {
 		b = append(b, ',')
 	}
@@ -64,63 +71,68 @@ func (j *JSON) Device(d *conf.Device) {
 	b = append(b, ",\n      \"fwmark\": "...)
 	b = appendJSONUintOrNull(b, uint64(d.FwMark))
 	b = append(b, ",\n      \"peers\": ["...)
-	now := j.st.Now.Unix()
-	for i := range d.Peers {
-		p := &d.Peers[i]
-		w.Write(b)
-		b = line(w)
-		if i > 0 {
+	j.w.Write(b)
+}
+
+func (j *JSON) devicePeer(p *conf.DevicePeer, first bool) {
+	w := j.w
+	b := line(w)
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, "\n        {\n          \"public_key\": "...)
+	b = appendJSONKey(b, &p.PublicKey, true)
+	b = append(b, ",\n          \"preshared_key\": "...)
+	b = appendJSONKey(b, &p.PresharedKey, j.st.ShowKeys)
+	b = append(b, ",\n          \"endpoint\": "...)
+	if p.Endpoint.IsValid() {
+		b = append(b, '"')
+		b = conf.AppendEndpoint(b, p.Endpoint)
+		b = append(b, '"')
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, ",\n          \"allowed_ips\": ["...)
+	for k, a := range p.AllowedIPs {
+		if len(b) > 32<<10 {
+			w.Write(b)
+			b = line(w)
+		}
+		if k > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, "\n        {\n          \"public_key\": "...)
-		b = appendJSONKey(b, &p.PublicKey, true)
-		b = append(b, ",\n          \"preshared_key\": "...)
-		b = appendJSONKey(b, &p.PresharedKey, j.st.ShowKeys)
-		b = append(b, ",\n          \"endpoint\": "...)
-		if p.Endpoint.IsValid() {
-			b = append(b, '"')
-			b = conf.AppendEndpoint(b, p.Endpoint)
-			b = append(b, '"')
-		} else {
-			b = append(b, "null"...)
-		}
-		b = append(b, ",\n          \"allowed_ips\": ["...)
-		for k, a := range p.AllowedIPs {
-			if len(b) > 32<<10 {
-				w.Write(b)
-				b = line(w)
-			}
-			if k > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, "\n            \""...)
-			b = conf.AppendPrefix(b, a)
-			b = append(b, '"')
-		}
-		if len(p.AllowedIPs) > 0 {
-			b = append(b, "\n          "...)
-		}
-		b = append(b, "],\n          \"latest_handshake\": "...)
-		if sec := handshakeSec(p.LastHandshake); sec != 0 {
-			b = appendJSONTime(b, sec)
-			b = append(b, ",\n          \"latest_handshake_age_seconds\": "...)
-			b = strconv.AppendInt(b, now-sec, 10)
-		} else {
-			b = append(b, "null,\n          \"latest_handshake_age_seconds\": null"...)
-		}
-		b = append(b, ",\n          \"transfer_rx_bytes\": "...)
-		b = strconv.AppendUint(b, p.RxBytes, 10)
-		b = append(b, ",\n          \"transfer_tx_bytes\": "...)
-		b = strconv.AppendUint(b, p.TxBytes, 10)
-		b = append(b, ",\n          \"persistent_keepalive_seconds\": "...)
-		b = appendJSONUintOrNull(b, uint64(p.PersistentKeepalive))
-		b = append(b, "\n        }"...)
+		b = append(b, "\n            \""...)
+		b = conf.AppendPrefix(b, a)
+		b = append(b, '"')
 	}
-	if len(d.Peers) > 0 {
+	if len(p.AllowedIPs) > 0 {
+		b = append(b, "\n          "...)
+	}
+	b = append(b, "],\n          \"latest_handshake\": "...)
+	if sec := handshakeSec(p.LastHandshake); sec != 0 {
+		b = appendJSONTime(b, sec)
+		b = append(b, ",\n          \"latest_handshake_age_seconds\": "...)
+		b = strconv.AppendInt(b, j.st.Now.Unix()-sec, 10)
+	} else {
+		b = append(b, "null,\n          \"latest_handshake_age_seconds\": null"...)
+	}
+	b = append(b, ",\n          \"transfer_rx_bytes\": "...)
+	b = strconv.AppendUint(b, p.RxBytes, 10)
+	b = append(b, ",\n          \"transfer_tx_bytes\": "...)
+	b = strconv.AppendUint(b, p.TxBytes, 10)
+	b = append(b, ",\n          \"persistent_keepalive_seconds\": "...)
+	b = appendJSONUintOrNull(b, uint64(p.PersistentKeepalive))
+	b = append(b, "\n        }"...)
+	w.Write(b)
+}
+
+func (j *JSON) deviceEnd(peers int) {
+	b := line(j.w)
+	if peers > 0 {
 		b = append(b, "\n      "...)
 	}
 	b = append(b, "]\n    }"...)
-	w.Write(b)
+	j.w.Write(b)
 }
 
 // appendJSONKey appends k as a JSON string, null when it is zero, and

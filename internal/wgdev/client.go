@@ -130,6 +130,34 @@ func (c *Client) Device(name string) (*conf.Device, error) {
 	return k.get(name)
 }
 
+// StreamDevice reads the named device as Device does, handing out its
+// interface and then its peers as they are read (see ParseUAPIGetStream):
+// header before the first peer, peer for each (one variable, reused). A
+// userspace device is read in the memory of one peer; a kernel device is
+// read whole first. An error may come after some peers were handed out.
+func (c *Client) StreamDevice(name string, header func(*conf.Device), peer func(*conf.DevicePeer)) error {
+	if c.userspace(name) {
+		short := name
+		if len(short) > conf.MaxInterfaceNameLen {
+			short = short[:conf.MaxInterfaceNameLen]
+		}
+		return uapiGetStream(c.SocketPath(name), short, header, peer)
+	}
+	dev, err := c.Device(name)
+	if err != nil {
+		return err
+	}
+	peers := dev.Peers
+	dev.Peers = nil
+	header(dev)
+	for i := range peers {
+		peer(&peers[i])
+	}
+	dev.Peers = peers
+	dev.Wipe()
+	return nil
+}
+
 // Configure applies cfg to the named device. Allowed IPs marked Remove are
 // removed; on the kernel path that is done by reading the peer's list and
 // replacing it, which works on every kernel version.
