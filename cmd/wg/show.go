@@ -91,6 +91,8 @@ func showMain(e *env, args []string) int {
 					errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
 					continue
 				}
+				// Ages count from after the read, as the reference's.
+				style.Now = e.now()
 				show.PrettyPeers(out, dev, peers.sorted, style)
 				peers.wipe()
 				if i+1 < len(names) {
