@@ -49,6 +49,9 @@ type Options struct {
 	// Env is the daemon's environment (the descriptors' variables are
 	// added to it).
 	Env []string
+	// Warn, when set, is given the daemon's warnings (one line each,
+	// without a newline): what it could not do but runs without.
+	Warn func(string)
 	// Prepare is called with the interface name once the TUN interface
 	// exists and before the daemon starts (wg-quick turns off IPv6
 	// address generation there). An error stops Start.
@@ -112,7 +115,7 @@ func Start(name string, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("starting the userspace device: %w", err)
 	}
-	if err := awaitReady(readR, startTimeout); err != nil {
+	if err := awaitReady(readR, startTimeout, opts.Warn); err != nil {
 		proc.Kill()
 		proc.Wait()
 		return err
@@ -122,19 +125,27 @@ func Start(name string, opts Options) (err error) {
 	return nil
 }
 
-// awaitReady reads the daemon's one-line report.
-func awaitReady(r *os.File, timeout time.Duration) error {
+// awaitReady reads the daemon's report: lines "warning: MSG" (given to
+// warn), then "ok" or "error: MSG".
+func awaitReady(r *os.File, timeout time.Duration, warn func(string)) error {
 	r.SetReadDeadline(time.Now().Add(timeout))
-	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
-	switch {
-	case line == "ok\n":
-		return nil
-	case strings.HasPrefix(line, "error: "):
-		return errors.New(strings.TrimSuffix(strings.TrimPrefix(line, "error: "), "\n"))
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return fmt.Errorf("the userspace device did not start within %s", timeout)
-	default:
-		return errors.New("the userspace device exited while starting")
+	br := bufio.NewReader(io.LimitReader(r, 64<<10))
+	for {
+		line, err := br.ReadString('\n')
+		switch {
+		case line == "ok\n":
+			return nil
+		case strings.HasPrefix(line, "warning: ") && strings.HasSuffix(line, "\n"):
+			if warn != nil {
+				warn(strings.TrimSuffix(strings.TrimPrefix(line, "warning: "), "\n"))
+			}
+		case strings.HasPrefix(line, "error: "):
+			return errors.New(strings.TrimSuffix(strings.TrimPrefix(line, "error: "), "\n"))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return fmt.Errorf("the userspace device did not start within %s", timeout)
+		default:
+			return errors.New("the userspace device exited while starting")
+		}
 	}
 }
 
