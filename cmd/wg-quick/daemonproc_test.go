@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/testnet"
 )
@@ -125,4 +128,43 @@ func TestDaemonCapabilities(t *testing.T) {
 	checkDaemonCaps(t, "after listen-port, fwmark, peers and traffic", pid)
 	mustQuick(t, a, "down", "wg0")
 	mustQuick(t, b, "down", "wg0")
+}
+
+// TestDaemonSession: the embedded device's daemon leads its own process
+// group (a terminal's ^C to wg-quick does not reach it) but stays in the
+// session of wg-quick's caller, and so in its scheduler autogroup, as the
+// standalone wireguard-go does: a session of its own would be a
+// scheduling group of its own, which measurably slows the tunnel
+// (docs/performance.md).
+func TestDaemonSession(t *testing.T) {
+	testnet.Require(t)
+	h := testnet.NewHost(t, "wgq-ses")
+	priv, _ := keyPair(t)
+	_, pub := keyPair(t)
+	h.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(priv, "10.0.0.1/24", "", pub, "10.0.0.2/32", "", "")), 0o600)
+	mustQuick(t, h, "up", "wg0")
+	defer mustQuick(t, h, "down", "wg0")
+	pid := socketPeer(t, h.Path("/run/wireguard/wg0.sock"))
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "PID (comm) state ppid pgrp session ..."
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	pgrp, sid := f[2], f[3]
+	mySid, err := unix.Getsid(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pgrp != strconv.Itoa(pid) {
+		t.Errorf("the daemon (%d) is in process group %s, not its own", pid, pgrp)
+	}
+	if sid != strconv.Itoa(mySid) {
+		t.Errorf("the daemon (%d) is in session %s, not its caller's (%d)", pid, sid, mySid)
+	}
+	mine, err1 := os.ReadFile("/proc/self/autogroup")
+	its, err2 := os.ReadFile(fmt.Sprintf("/proc/%d/autogroup", pid))
+	if err1 == nil && err2 == nil && string(mine) != string(its) {
+		t.Errorf("the daemon's scheduler autogroup is %q, not its caller's %q", its, mine)
+	}
 }

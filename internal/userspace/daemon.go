@@ -83,7 +83,10 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
-	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
+	// In the caller's session, maybe with its terminal: a hang-up is
+	// not for the daemon, and a log written to the terminal from the
+	// background must not stop it (SIGTTOU ignored, the write goes on).
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGTTOU, unix.SIGTTIN, unix.SIGTSTP)
 	errs := make(chan error, 1)
 	srv := newServer(dev)
 	srv.mem = newGovernor(lookupEnv)

@@ -108,8 +108,16 @@ func Start(name string, opts Options) (err error) {
 		Dir:   "/",
 		Env:   env,
 		Files: []*os.File{null, stdout, stderr, tunFile, uapiFile, readW},
-		// Its own session: a terminal's ^C to wg-quick does not reach it.
-		Sys: &syscall.SysProcAttr{Setsid: true},
+		// Its own process group: a terminal's ^C or ^Z to wg-quick does
+		// not reach it. Not its own session: with the scheduler's
+		// autogroups (CONFIG_SCHED_AUTOGROUP, on by default), a new
+		// session is a new scheduling group, which the kernel then
+		// shares the CPU with as one entity against the session that
+		// makes and takes the tunnel's traffic; under load that halved
+		// the throughput and cost half as much CPU again per GB
+		// (docs/performance.md). The standalone wireguard-go stays in
+		// its caller's session too.
+		Sys: &syscall.SysProcAttr{Setpgid: true},
 	})
 	readW.Close()
 	if err != nil {
