@@ -60,9 +60,6 @@ func binaries(t testing.TB) string {
 		}
 		for _, b := range []struct{ out, pkg string }{{"wg-quick", "."}, {"wg", "../wg"}} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, b.out), b.pkg)
-			// As make builds them: without cgo, the embedded device's
-			// daemon can drop its capabilities on every thread.
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				buildErr = fmt.Errorf("building %s: %v\n%s", b.out, err, out)
 				return

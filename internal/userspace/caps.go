@@ -3,53 +3,49 @@ package userspace
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// keptCaps are the capabilities the daemon keeps once its TUN and UAPI
-// descriptors are open: what wireguard-go does with them for as long as
-// the device runs.
+// keptCaps are the capabilities the daemon keeps: what wireguard-go does
+// with them for as long as the device runs.
 //   - CAP_NET_ADMIN: the fwmark of its UDP sockets (SO_MARK), their
 //     buffers beyond net.core.[rw]mem_max (SO_RCVBUFFORCE, SO_SNDBUFFORCE:
 //     without them, less throughput), both set again each time the
-//     listen port or the fwmark changes.
+//     listen port or the fwmark changes; the TUN interface's MTU, set as
+//     the daemon takes the interface over.
 //   - CAP_NET_BIND_SERVICE: a listen port below 1024 (below
 //     net.ipv4.ip_unprivileged_port_start).
 //
-// Nothing else: the TUN interface, its offloads and MTU are set up before
-// the drop, the UAPI socket is listening, and the netlink listeners (the
-// interface's events, the routes for sticky source addresses) need no
-// capability. CAP_NET_RAW is not kept: SO_MARK takes CAP_NET_ADMIN, and
-// wireguard-go opens no raw socket.
+// Nothing else: the TUN interface and the UAPI socket are opened before
+// the daemon starts, and the netlink listeners (the interface's events,
+// the routes for sticky source addresses) need no capability. CAP_NET_RAW
+// is not kept: SO_MARK takes CAP_NET_ADMIN, and wireguard-go opens no raw
+// socket.
 var keptCaps = []uintptr{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}
 
-// errCgo is confine's error in a binary linked with cgo, where Go cannot
-// change every thread's credentials (syscall.AllThreadsSyscall).
-var errCgo = errors.New("this wg-quick was built with cgo, where Go cannot change the credentials of every thread (build it with CGO_ENABLED=0, as make does)")
-
-// confine drops every capability but keptCaps from every set of every
-// thread of the process (effective, permitted, inheritable, bounding,
-// ambient) and sets no_new_privs, so that nothing the daemon runs later
-// could gain one back. Capabilities are per thread and a Go program has
-// several, so every change is made on all of them at once
-// (syscall.AllThreadsSyscall); threads made later inherit them. What could
-// not be done is returned; what could is done all the same.
-func confine() error {
-	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
-		if errors.Is(err, errCgo) {
-			return err
-		}
-		return fmt.Errorf("setting no_new_privs: %w", err)
-	}
+// confineThread drops every capability but keptCaps from every set of the
+// calling thread (effective, permitted, inheritable, bounding, ambient)
+// and sets its no_new_privs. Capabilities belong to threads, not to
+// processes: the caller locks its goroutine to the thread, starts the
+// daemon from it, and lets the thread end with the goroutine. The daemon
+// inherits the thread's sets, and its own threads inherit them from its
+// first: every thread of it has them from its start, with no change to
+// make on each (syscall.AllThreadsSyscall, a stop of the world and a
+// signal to every thread for each of the 40 changes, measured at 5-50 ms
+// on a loaded machine, and not possible with cgo). As root, the daemon's
+// execve gives it its bounding set as permitted and effective set: what
+// is kept. What could not be done is returned; what could is done all the
+// same.
+func confineThread() error {
 	var errs []error
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		errs = append(errs, fmt.Errorf("setting no_new_privs: %w", err))
+	}
 	// EINVAL: a kernel before 4.3 has no ambient set.
-	if err := allThreads(unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		errs = append(errs, fmt.Errorf("clearing the ambient capabilities: %w", err))
 	}
 	// The bounding set, one capability at a time, up to the last the
@@ -70,7 +66,7 @@ func confine() error {
 		if in == 0 || keep&(1<<c) != 0 {
 			continue
 		}
-		if err := allThreads(unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, c, 0); err != nil {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil {
 			failed = append(failed, strconv.Itoa(int(c)))
 			bndErr = err
 		}
@@ -78,7 +74,7 @@ func confine() error {
 	if bndErr != nil {
 		errs = append(errs, fmt.Errorf("dropping capabilities %s from the bounding set: %w", strings.Join(failed, ", "), bndErr))
 	}
-	// Effective and permitted: what is kept, of what the process has;
+	// Effective and permitted: what is kept, of what the thread has;
 	// inheritable: nothing.
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -90,25 +86,8 @@ func confine() error {
 		data[i].Effective = data[i].Permitted
 		data[i].Inheritable = 0
 	}
-	hdr.Pid = 0 // each thread itself
-	err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
-	runtime.KeepAlive(&hdr)
-	runtime.KeepAlive(&data)
-	if err != nil {
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		errs = append(errs, fmt.Errorf("setting the capabilities: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-// allThreads makes a system call on every thread of the process; it fails
-// with errCgo in a binary linked with cgo.
-func allThreads(trap, a1, a2, a3 uintptr) error {
-	_, _, e := syscall.AllThreadsSyscall(trap, a1, a2, a3)
-	switch e {
-	case 0:
-		return nil
-	case syscall.ENOTSUP:
-		return errCgo
-	}
-	return e
 }

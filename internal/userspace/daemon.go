@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/conn"
@@ -69,17 +68,6 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 		return fail("Failed to listen on uapi socket: %v", err)
 	}
 	logger.Verbosef("Device started")
-	// Its descriptors open, the daemon gives up what it does not need
-	// (see keptCaps).
-	if err := confine(); err != nil {
-		warn := fmt.Sprintf("The userspace device of `%s' keeps more capabilities than it needs: %v", name, err)
-		logger.Errorf("%s", warn)
-		if ready != nil {
-			fmt.Fprintf(ready, "warning: %s\n", strings.ReplaceAll(warn, "\n", "; "))
-		}
-	} else {
-		logger.Verbosef("Capabilities dropped but CAP_NET_ADMIN and CAP_NET_BIND_SERVICE; no_new_privs set")
-	}
 
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, unix.SIGTERM, unix.SIGINT)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -49,8 +50,9 @@ type Options struct {
 	// Env is the daemon's environment (the descriptors' variables are
 	// added to it).
 	Env []string
-	// Warn, when set, is given the daemon's warnings (one line each,
-	// without a newline): what it could not do but runs without.
+	// Warn, when set, is told (one line, without a newline) what the
+	// daemon could not drop of its capabilities (see keptCaps); it runs
+	// all the same.
 	Warn func(string)
 	// Prepare is called with the interface name once the TUN interface
 	// exists and before the daemon starts (wg-quick turns off IPv6
@@ -104,7 +106,7 @@ func Start(name string, opts Options) (err error) {
 	}
 	env := append(append([]string(nil), opts.Env...),
 		envTUNFD+"=3", envUAPIFD+"=4", envReadyFD+"=5")
-	proc, err := os.StartProcess(opts.Self, []string{filepath.Base(opts.Self), DaemonArg, name}, &os.ProcAttr{
+	proc, warn, err := startConfined(opts.Self, []string{filepath.Base(opts.Self), DaemonArg, name}, &os.ProcAttr{
 		Dir:   "/",
 		Env:   env,
 		Files: []*os.File{null, stdout, stderr, tunFile, uapiFile, readW},
@@ -123,38 +125,54 @@ func Start(name string, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("starting the userspace device: %w", err)
 	}
-	if err := awaitReady(readR, startTimeout, opts.Warn); err != nil {
+	if err := awaitReady(readR, startTimeout); err != nil {
 		proc.Kill()
 		proc.Wait()
 		return err
+	}
+	if warn != nil && opts.Warn != nil {
+		opts.Warn(fmt.Sprintf("The userspace device of `%s' keeps more capabilities than it needs: %s", name, strings.ReplaceAll(warn.Error(), "\n", "; ")))
 	}
 	// The daemon outlives wg-quick; init reaps it.
 	proc.Release()
 	return nil
 }
 
-// awaitReady reads the daemon's report: lines "warning: MSG" (given to
-// warn), then "ok" or "error: MSG".
-func awaitReady(r *os.File, timeout time.Duration, warn func(string)) error {
+// awaitReady reads the daemon's one-line report.
+func awaitReady(r *os.File, timeout time.Duration) error {
 	r.SetReadDeadline(time.Now().Add(timeout))
-	br := bufio.NewReader(io.LimitReader(r, 64<<10))
-	for {
-		line, err := br.ReadString('\n')
-		switch {
-		case line == "ok\n":
-			return nil
-		case strings.HasPrefix(line, "warning: ") && strings.HasSuffix(line, "\n"):
-			if warn != nil {
-				warn(strings.TrimSuffix(strings.TrimPrefix(line, "warning: "), "\n"))
-			}
-		case strings.HasPrefix(line, "error: "):
-			return errors.New(strings.TrimSuffix(strings.TrimPrefix(line, "error: "), "\n"))
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return fmt.Errorf("the userspace device did not start within %s", timeout)
-		default:
-			return errors.New("the userspace device exited while starting")
-		}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	switch {
+	case line == "ok\n":
+		return nil
+	case strings.HasPrefix(line, "error: "):
+		return errors.New(strings.TrimSuffix(strings.TrimPrefix(line, "error: "), "\n"))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("the userspace device did not start within %s", timeout)
+	default:
+		return errors.New("the userspace device exited while starting")
 	}
+}
+
+// startConfined starts the daemon from a thread of its own that holds only
+// the capabilities the daemon keeps (confineThread), so that the daemon
+// and all its threads hold only those from their start. The thread is
+// never given back to the Go scheduler: it ends with the goroutine. warn
+// says what could not be dropped.
+func startConfined(path string, argv []string, attr *os.ProcAttr) (proc *os.Process, warn, err error) {
+	type started struct {
+		proc      *os.Process
+		warn, err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread() // and never unlocked
+		warn := confineThread()
+		proc, err := os.StartProcess(path, argv, attr)
+		done <- started{proc, warn, err}
+	}()
+	s := <-done
+	return s.proc, s.warn, s.err
 }
 
 // openTUN creates the TUN interface name as wireguard-go does (no packet
