@@ -36,17 +36,22 @@ func (e *env) warn(s string) { fmt.Fprintln(e.stderr, s) }
 type verb struct {
 	name string
 	run  func(e *env, arg string) int
+	// withOptions, when set, runs a verb that takes options before its
+	// CONFIG_FILE|INTERFACE (it gets every argument after the verb).
+	withOptions func(e *env, args []string) int
 }
 
 var verbs = []verb{
-	{"up", upMain},
-	{"down", downMain},
-	{"save", saveMain},
-	{"strip", stripMain},
+	{"up", upMain, nil},
+	{"down", downMain, nil},
+	{"save", saveMain, nil},
+	{"strip", stripMain, nil},
+	{"doctor", nil, doctorMain},
 }
 
 func usage(e *env) {
 	fmt.Fprintf(e.stderr, `Usage: %[1]s [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]
+       %[1]s doctor [ --json ] [ --watch SECONDS ] [ --to ADDRESS[/CIDR] ]... [ CONFIG_FILE | INTERFACE ]
 
   CONFIG_FILE is a configuration file, whose filename is the interface name
   followed by `+"`"+`.conf'. Otherwise, INTERFACE is an interface name, with
@@ -67,6 +72,10 @@ func usage(e *env) {
   - SaveConfig: if set to `+"`"+`true', the configuration is saved from the current
     state of the interface upon shutdown.
 
+  doctor reads the file and the system, changes nothing, and reports each
+  problem with what it saw and the exact fix; it exits 0 when nothing is
+  wrong, 1 when something is, 2 when it could not look.
+
 See wg-quick(8) for more info and examples.
 `, e.prog)
 }
@@ -77,11 +86,14 @@ func run(e *env, args []string) int {
 		usage(e)
 		return 0
 	}
-	if len(args) == 2 {
+	if len(args) >= 2 {
 		for _, v := range verbs {
-			if v.name == args[0] {
+			if v.name == args[0] && (len(args) == 2 || v.withOptions != nil) {
 				if code, done := autoSu(e); done {
 					return code
+				}
+				if v.withOptions != nil {
+					return v.withOptions(e, args[1:])
 				}
 				return v.run(e, args[1])
 			}
