@@ -102,4 +102,3 @@ func checkDNS(s *State) []Finding {
 		Fix: []Fix{{Command: fmt.Sprintf("printf '%s' | resolvconf -a %s -m 0 -x", strings.ReplaceAll(input, "\n", `\n`), s.DNS.Record)}},
 	}}
 }
-

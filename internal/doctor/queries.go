@@ -1,7 +1,5 @@
 package doctor
 
-
-
 // Queries are the route lookups the checks need answered for s (the
 // reader asks the kernel each of them once): the route to each peer's
 // endpoint with the interface's fwmark (the route WireGuard's own packets
@@ -45,4 +43,3 @@ func Queries(s *State) []Query {
 	}
 	return out
 }
-

@@ -146,11 +146,10 @@ func (c *collector) packet(ifindex int, out bool, src, dst netip.Addr, proto uin
 	if ifindex == c.wg {
 		switch {
 		case out:
-			if len(c.w.Sent) < maxFlows || c.w.Sent[dst] > 0 {
-				c.w.Sent[dst]++
-			}
 			if f := c.flows[flowKey{dst, src}]; f != nil {
-				f.Back++
+				f.Back++ // a reply to a flow this host forwarded
+			} else if len(c.w.Sent) < maxFlows || c.w.Sent[dst] > 0 {
+				c.w.Sent[dst]++
 			}
 		case c.other(dst):
 			k := flowKey{src, dst}
