@@ -113,3 +113,128 @@ func TestDoctorSeed2(t *testing.T) {
 		}
 	}
 }
+
+// doctorCase is one check made to fail on purpose (or not) on host A of
+// seed 1's two hosts (A 192.0.2.1, wg0 10.0.0.1; B 192.0.2.2, wg0 10.0.0.2).
+type doctorCase struct {
+	name string
+	// confA is A's configuration with {PRIV}, {PUB} (B's public key) in
+	// it; B's is seed 1's.
+	confA string
+	// noUp leaves A's interface down.
+	noUp bool
+	// setup runs after both are up (and a ping, when the tunnel works).
+	setup func(t *testing.T, a, b *testnet.Host)
+	args  []string
+	code  int
+	want  []string
+	// not are what the output must not hold.
+	not []string
+}
+
+const (
+	docA      = "[Interface]\nPrivateKey = {PRIV}\nAddress = 10.0.0.1/24\nListenPort = 51820\n{EXTRA}\n[Peer]\nPublicKey = {PUB}\nAllowedIPs = {ALLOWED}\nEndpoint = {EP}\n"
+	docBConf  = "[Interface]\nPrivateKey = {PRIV}\nAddress = 10.0.0.2/24\nListenPort = 51820\n\n[Peer]\nPublicKey = {PUB}\nAllowedIPs = 10.0.0.1/32\nEndpoint = 192.0.2.1:51820\n"
+	docOK     = "10.0.0.2/32"
+	docEP     = "192.0.2.2:51820"
+	otherPeer = "\n[Peer]\nPublicKey = 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs=\nAllowedIPs = 10.0.0.2/32\n"
+)
+
+func docConf(extra, allowed, ep string) string {
+	return strings.NewReplacer("{EXTRA}", extra, "{ALLOWED}", allowed, "{EP}", ep).Replace(docA)
+}
+
+func TestDoctorChecks(t *testing.T) {
+	testnet.Require(t)
+	for _, c := range []doctorCase{
+		{name: "healthy", confA: docConf("", docOK, docEP), code: 0, want: []string{"wg0: no problem found\n"}},
+		{name: "interface-missing", confA: docConf("", docOK, docEP), noUp: true, code: 1,
+			want: []string{"[interface-missing]", "  run:  wg-quick up wg0\n"}},
+		{name: "interface-down", confA: docConf("", docOK, docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) { a.MustRun("ip", "link", "set", "down", "dev", "wg0") },
+			want:  []string{"[interface-down]", "  run:  ip link set up dev wg0\n"}},
+		{name: "interface-differs", confA: docConf("", docOK, docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) {
+				data, _ := os.ReadFile(a.Path("/etc/wireguard/wg0.conf"))
+				edited := strings.Replace(string(data), "Address = 10.0.0.1/24", "Address = 10.0.0.1/24, 10.0.1.1/24", 1) +
+					"\n[Peer]\nPublicKey = 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs=\nAllowedIPs = 10.0.5.0/24\n"
+				a.WriteFile("/etc/wireguard/wg0.conf", []byte(edited), 0o600)
+			},
+			want: []string{"[interface-differs]", "peer 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs= is in the file but not on the interface",
+				"address 10.0.1.1/24 is in the file but not on the interface", "  run:  wg-quick reload wg0\n"}},
+		{name: "peer-no-handshake", confA: docConf("", docOK, "192.0.2.2:51999"), code: 1, args: []string{"--watch", "2"},
+			setup: func(t *testing.T, a, b *testnet.Host) { startPings(t, a, "10.0.0.2") },
+			want:  []string{"[peer-no-handshake]", "handshakes are sent to the peer but never answered", "192.0.2.2:51999"}},
+		{name: "peer-nobody-starts", confA: "[Interface]\nPrivateKey = {PRIV}\nAddress = 10.0.0.1/24\n\n[Peer]\nPublicKey = {PUB}\nAllowedIPs = 10.0.0.2/32\n", code: 1,
+			want: []string{"[peer-nobody-starts]", "ListenPort = 51820"}},
+		{name: "allowedips-contain-endpoint", confA: docConf("", "10.0.0.2/32, 192.0.2.2/32", docEP), code: 1,
+			want: []string{"[allowedips-contain-endpoint]", "`ip route get 192.0.2.2`: 192.0.2.2/32 dev wg0", "take 192.0.2.2 out of the peer's AllowedIPs"}},
+		{name: "allowedips-overlap", confA: docConf("", docOK, docEP) + otherPeer, code: 1,
+			want: []string{"problem [allowedips-overlap] AllowedIPs 10.0.0.2/32"}},
+		{name: "allowedips-not-routed/table-off", confA: docConf("Table = off\n", "10.0.0.2/32, 10.9.0.0/16", docEP), code: 1,
+			want: []string{"[allowedips-not-routed] AllowedIPs 10.9.0.0/16", "Table = off", "  run:  ip -4 route add 10.9.0.0/16 dev wg0\n", "PostUp = ip -4 route add 10.9.0.0/16 dev %i"}},
+		{name: "allowedips-not-routed/more-specific", confA: docConf("", "10.0.0.2/32, 10.9.0.0/16", docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) {
+				a.MustRun("ip", "route", "add", "10.9.0.0/24", "via", "192.0.2.2", "dev", "eth0")
+			},
+			want: []string{"[allowedips-not-routed] AllowedIPs 10.9.0.0/16", "route: 10.9.0.0/24 via 192.0.2.2 dev eth0"}},
+		{name: "lan-not-allowed", confA: docConf("", docOK, docEP), code: 1, args: []string{"--to", "192.168.1.0/24"},
+			want: []string{"[lan-not-allowed] 192.168.1.0/24", "AllowedIPs = 10.0.0.2/32, 192.168.1.0/24",
+				"  run:  ip -4 route add 192.168.1.0/24 dev wg0\n"}},
+		{name: "mtu-too-large", confA: docConf("MTU = 1500\n", docOK, docEP), code: 1,
+			want: []string{"[mtu-too-large]", "the MTU of eth0 1500", "  run:  ip link set mtu 1440 up dev wg0\n", "MTU = 1440"}},
+		{name: "dns-applied", confA: docConf("DNS = 10.0.0.53\n", docOK, docEP), code: 0, not: []string{"[dns-not-applied]"}},
+		{name: "dns-not-applied", confA: docConf("DNS = 10.0.0.53\n", docOK, docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) { a.MustRun("rm", "/run/resolvconf-state/wg0") },
+			want:  []string{"[dns-not-applied]", "  run:  printf 'nameserver 10.0.0.53\\n' | resolvconf -a wg0 -m 0 -x\n"}},
+		{name: "fulltunnel-healthy", confA: docConf("", "0.0.0.0/0", docEP), code: 0,
+			not: []string{"[fulltunnel"}},
+		{name: "fulltunnel-rules", confA: docConf("", "0.0.0.0/0", docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) {
+				a.MustRun("ip", "-4", "rule", "del", "table", "main", "suppress_prefixlength", "0")
+			},
+			want: []string{"[fulltunnel-rules]", "the rule `lookup main suppress_prefixlength 0`", "  run:  ip -4 rule add table main suppress_prefixlength 0\n"}},
+		{name: "fulltunnel-src-valid-mark", confA: docConf("", "0.0.0.0/0", docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) {
+				a.MustRun("sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=0", "net.ipv4.conf.all.rp_filter=1")
+			},
+			want: []string{"problem [fulltunnel-src-valid-mark]", "strict on eth0", "  run:  sysctl -w net.ipv4.conf.all.src_valid_mark=1\n"}},
+		{name: "fulltunnel-rp-filter", confA: docConf("", "0.0.0.0/0", docEP), code: 1,
+			setup: func(t *testing.T, a, b *testnet.Host) {
+				a.MustRun("sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=1")
+				a.MustRun("nft", "delete", "table", "ip", "wg-quick-wg0")
+			},
+			want: []string{"[fulltunnel-rp-filter]", "no rule restores mark 51820"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := twoPeers(t)
+			privA, pubA := keyPair(t)
+			privB, pubB := keyPair(t)
+			a.WriteFile("/etc/wireguard/wg0.conf", []byte(strings.NewReplacer("{PRIV}", privA, "{PUB}", pubB).Replace(c.confA)), 0o600)
+			b.WriteFile("/etc/wireguard/wg0.conf", []byte(strings.NewReplacer("{PRIV}", privB, "{PUB}", pubA).Replace(docBConf)), 0o600)
+			mustQuick(t, b, "up", "wg0")
+			if !c.noUp {
+				mustQuick(t, a, "up", "wg0")
+				pingUntil(a, "10.0.0.2", 3)
+			}
+			if c.setup != nil {
+				c.setup(t, a, b)
+			}
+			args := c.args
+			if args == nil {
+				args = []string{"--watch", "0"}
+			}
+			r := doctorRun(t, a, append(args, "wg0")...)
+			if r.Code != c.code {
+				t.Errorf("doctor: exit %d, want %d", r.Code, c.code)
+			}
+			mustHold(t, "doctor's output", r.Stdout, c.want...)
+			for _, n := range c.not {
+				if strings.Contains(r.Stdout, n) {
+					t.Errorf("doctor's output holds %q", n)
+				}
+			}
+			t.Logf("doctor (exit %d):\n%s%s", r.Code, r.Stdout, r.Stderr)
+		})
+	}
+}

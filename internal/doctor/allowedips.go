@@ -41,10 +41,8 @@ func overlaps(s *State) []Finding {
 							Summary:  fmt.Sprintf("%s is in the AllowedIPs of two peers: the interface gives it to the last one only (%s)", conf.FormatPrefix(pa), b.PublicKey),
 							Evidence: ev,
 							Fix: []Fix{
-								{File: s.Path, Section: "Peer " + a.PublicKey.String(), Line: "AllowedIPs = " + formatPrefixes(without(allowed(a), pa)),
-									Text: "if the network is behind the second peer"},
-								{File: s.Path, Section: "Peer " + b.PublicKey.String(), Line: "AllowedIPs = " + formatPrefixes(without(allowed(b), pb)),
-									Text: "or, if it is behind the first"},
+								dropFix(s, a, pa, "if the network is behind the second peer"),
+								dropFix(s, b, pb, "or, if it is behind the first"),
 							},
 						})
 						continue
@@ -63,6 +61,15 @@ func overlaps(s *State) []Finding {
 		}
 	}
 	return out
+}
+
+// dropFix takes x out of a peer's AllowedIPs in the file.
+func dropFix(s *State, p *conf.Peer, x netip.Prefix, when string) Fix {
+	rest := without(allowed(p), x)
+	if len(rest) == 0 {
+		return Fix{Text: fmt.Sprintf("%s: remove the AllowedIPs of peer %s in %s (it has no other)", when, p.PublicKey, s.Path)}
+	}
+	return Fix{File: s.Path, Section: "Peer " + p.PublicKey.String(), Line: "AllowedIPs = " + formatPrefixes(rest), Text: when}
 }
 
 func without(ps []netip.Prefix, x netip.Prefix) []netip.Prefix {

@@ -124,6 +124,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				if x.Section != "" {
 					where += ", [" + x.Section + "]"
 				}
+				if x.Text != "" {
+					where += "; " + x.Text
+				}
 				fmt.Fprintf(&b, "  add:  %s  (%s)\n", x.Line, where)
 			} else {
 				fmt.Fprintf(&b, "  then: %s\n", x.Text)
