@@ -67,12 +67,8 @@ func doctorMain(e *env, args []string) int {
 	}
 	s, err := doctor.Read(ctx, l, doctor.Options{Watch: d, Targets: targets, Sys: sys})
 	if err != nil {
-		r := &doctor.Report{Interface: l.Interface, File: l.Path, NotChecked: []doctor.NotChecked{{What: l.Interface, Reason: err.Error()}}}
-		if *asJSON {
-			r.WriteJSON(e.stdout)
-		} else {
-			fmt.Fprintf(e.stderr, "%s: doctor: %s\n", e.prog, err)
-		}
+		// No document: it could not say anything (docs/json.md).
+		fmt.Fprintf(e.stderr, "%s: doctor: %s\n", e.prog, err)
 		return 2
 	}
 	r := doctor.Diagnose(s)

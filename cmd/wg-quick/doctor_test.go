@@ -150,6 +150,8 @@ func TestDoctorChecks(t *testing.T) {
 		{name: "healthy", confA: docConf("", docOK, docEP), code: 0, want: []string{"wg0: no problem found\n"}},
 		{name: "interface-missing", confA: docConf("", docOK, docEP), noUp: true, code: 1,
 			want: []string{"[interface-missing]", "  run:  wg-quick up wg0\n"}},
+		{name: "interface-missing/json", confA: docConf("", docOK, docEP), noUp: true, code: 1, args: []string{"--json", "--watch", "0"},
+			want: []string{`"schema_version": 1`, `"status": "problems"`, `"check": "interface-missing"`, `"command": "wg-quick up wg0"`, `"line": null`}},
 		{name: "interface-down", confA: docConf("", docOK, docEP), code: 1,
 			setup: func(t *testing.T, a, b *testnet.Host) { a.MustRun("ip", "link", "set", "down", "dev", "wg0") },
 			want:  []string{"[interface-down]", "  run:  ip link set up dev wg0\n"}},

@@ -286,8 +286,8 @@ func TestReportJSON(t *testing.T) {
 			Severity string   `json:"severity"`
 			Evidence []string `json:"evidence"`
 			Fix      []struct {
-				Command string `json:"command"`
-				Line    string `json:"line"`
+				Command *string `json:"command"`
+				Line    *string `json:"line"`
 			} `json:"fix"`
 		} `json:"findings"`
 		NotChecked []any `json:"not_checked"`
@@ -298,7 +298,7 @@ func TestReportJSON(t *testing.T) {
 	if doc.Interface != "wg0" || doc.Status != "problems" || doc.ExitCode != 1 || doc.Problems != 3 || len(doc.Findings) != 3 || doc.NotChecked == nil {
 		t.Fatalf("%+v", doc)
 	}
-	if f := doc.Findings[0]; f.Check != "forwarding-off" || f.Fix[0].Command != "sysctl -w net.ipv4.ip_forward=1" || len(f.Evidence) == 0 {
+	if f := doc.Findings[0]; f.Check != "forwarding-off" || f.Fix[0].Command == nil || *f.Fix[0].Command != "sysctl -w net.ipv4.ip_forward=1" || f.Fix[0].Line != nil || len(f.Evidence) == 0 {
 		t.Errorf("first finding: %+v", f)
 	}
 	ok := &Report{Interface: "wg0"}

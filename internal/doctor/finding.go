@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Severity says whether a finding makes doctor exit 1.
@@ -140,15 +141,18 @@ func (r *Report) WriteText(w io.Writer) error {
 	return err
 }
 
-// jsonReport is the JSON form (docs/doctor.md has the schema).
+// jsonReport is the JSON form (docs/json.md's conventions; schema:
+// dist/schema/wg-quick-doctor.schema.json).
 type jsonReport struct {
-	Interface  string        `json:"interface"`
-	File       string        `json:"file"`
-	Status     string        `json:"status"`
-	ExitCode   int           `json:"exit_code"`
-	Problems   int           `json:"problems"`
-	Findings   []jsonFinding `json:"findings"`
-	NotChecked []jsonNot     `json:"not_checked"`
+	SchemaVersion int           `json:"schema_version"`
+	Time          string        `json:"time"`
+	Interface     string        `json:"interface"`
+	File          *string       `json:"file"`
+	Status        string        `json:"status"`
+	ExitCode      int           `json:"exit_code"`
+	Problems      int           `json:"problems"`
+	Findings      []jsonFinding `json:"findings"`
+	NotChecked    []jsonNot     `json:"not_checked"`
 }
 
 type jsonFinding struct {
@@ -160,12 +164,13 @@ type jsonFinding struct {
 	Fix      []jsonFix `json:"fix"`
 }
 
+// jsonFix has every key; those a step does not have are null.
 type jsonFix struct {
-	Command string `json:"command,omitempty"`
-	File    string `json:"file,omitempty"`
-	Section string `json:"section,omitempty"`
-	Line    string `json:"line,omitempty"`
-	Text    string `json:"text,omitempty"`
+	Command *string `json:"command"`
+	File    *string `json:"file"`
+	Section *string `json:"section"`
+	Line    *string `json:"line"`
+	Text    *string `json:"text"`
 }
 
 type jsonNot struct {
@@ -173,22 +178,33 @@ type jsonNot struct {
 	Reason string `json:"reason"`
 }
 
-// WriteJSON prints the report as one JSON document.
-func (r *Report) WriteJSON(w io.Writer) error {
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// WriteJSON prints the report as one JSON document, dated now.
+func (r *Report) WriteJSON(w io.Writer) error { return r.writeJSON(w, time.Now()) }
+
+func (r *Report) writeJSON(w io.Writer, now time.Time) error {
 	j := jsonReport{
-		Interface:  r.Interface,
-		File:       r.File,
-		ExitCode:   r.ExitCode(),
-		Problems:   r.Problems(),
-		Findings:   []jsonFinding{},
-		NotChecked: []jsonNot{},
+		SchemaVersion: 1,
+		Time:          now.UTC().Format(time.RFC3339),
+		Interface:     r.Interface,
+		File:          orNull(r.File),
+		ExitCode:      r.ExitCode(),
+		Problems:      r.Problems(),
+		Findings:      []jsonFinding{},
+		NotChecked:    []jsonNot{},
 	}
 	j.Status = [...]string{"ok", "problems", "incomplete"}[j.ExitCode]
 	for _, f := range r.Findings {
 		jf := jsonFinding{Check: f.Check, Severity: f.Severity, Subject: f.Subject, Summary: f.Summary,
 			Evidence: append([]string{}, f.Evidence...), Fix: []jsonFix{}}
 		for _, x := range f.Fix {
-			jf.Fix = append(jf.Fix, jsonFix(x))
+			jf.Fix = append(jf.Fix, jsonFix{Command: orNull(x.Command), File: orNull(x.File), Section: orNull(x.Section), Line: orNull(x.Line), Text: orNull(x.Text)})
 		}
 		j.Findings = append(j.Findings, jf)
 	}
