@@ -198,7 +198,7 @@ func TestGatewaySnapshot(t *testing.T) {
 	s := gateway(t)
 	r := Diagnose(s)
 	got := strings.Join(checks(r), ", ")
-	if want := "problem forwarding-off, problem forward-chain-drops, problem no-way-back"; got != want {
+	if want := "problem no-way-back, problem forward-chain-drops, problem forwarding-off"; got != want {
 		t.Fatalf("findings: %s\nwant %s", got, want)
 	}
 	if r.ExitCode() != 1 {
@@ -227,6 +227,21 @@ func TestGatewaySnapshot(t *testing.T) {
 	}
 	if ev := strings.Join(r.Findings[0].Evidence, "\n"); !strings.Contains(ev, "3 packets left on lan0 in 3 s and no reply came back") {
 		t.Errorf("evidence:\n%s", ev)
+	}
+}
+
+func TestStaleConntrack(t *testing.T) {
+	s := gateway(t)
+	s.Sysctl = map[string]string{"net/ipv4/ip_forward": "1", "net/ipv4/conf/wg0/forwarding": "1"}
+	s.Firewall.Chains = []Chain{ParseIPTablesChain("ip", "nat", "POSTROUTING", []string{"-A POSTROUTING -s 10.0.0.0/24 -o lan0 -j MASQUERADE"})}
+	f := &s.Watch.Flows[0]
+	f.Out, f.OutDev = 3, "lan0"
+	if got := strings.Join(checks(Diagnose(s)), ", "); got != "problem stale-conntrack" {
+		t.Errorf("left untranslated under a masquerade rule: %s", got)
+	}
+	f.Rewritten = 3
+	if got := strings.Join(checks(Diagnose(s)), ", "); got != "note no-answer" {
+		t.Errorf("left translated, no answer: %s", got)
 	}
 }
 
@@ -298,7 +313,7 @@ func TestReportJSON(t *testing.T) {
 	if doc.Interface != "wg0" || doc.Status != "problems" || doc.ExitCode != 1 || doc.Problems != 3 || len(doc.Findings) != 3 || doc.NotChecked == nil {
 		t.Fatalf("%+v", doc)
 	}
-	if f := doc.Findings[0]; f.Check != "forwarding-off" || f.Fix[0].Command == nil || *f.Fix[0].Command != "sysctl -w net.ipv4.ip_forward=1" || f.Fix[0].Line != nil || len(f.Evidence) == 0 {
+	if f := doc.Findings[2]; f.Check != "forwarding-off" || f.Fix[0].Command == nil || *f.Fix[0].Command != "sysctl -w net.ipv4.ip_forward=1" || f.Fix[0].Line != nil || len(f.Evidence) == 0 {
 		t.Errorf("first finding: %+v", f)
 	}
 	ok := &Report{Interface: "wg0"}

@@ -81,10 +81,14 @@ func checkForwarding(s *State) []Finding {
 	}
 	paths := s.flowPaths()
 	var out []Finding
-	out = append(out, forwardingOff(s, paths)...)
-	out = append(out, noRoute(s, paths)...)
-	out = append(out, filterDrops(s, paths)...)
+	// From the last step of the path to the first: run in this order, the
+	// fixes never let a packet through before its way back is in place
+	// (a connection forwarded before the masquerade rule exists keeps
+	// its source untranslated for as long as it lives).
 	out = append(out, wayBack(s, paths)...)
+	out = append(out, filterDrops(s, paths)...)
+	out = append(out, noRoute(s, paths)...)
+	out = append(out, forwardingOff(s, paths)...)
 	return out
 }
 
@@ -325,6 +329,11 @@ func wayBack(s *State, paths []flowPath) []Finding {
 		if s.Firewall != nil {
 			nat = s.Firewall.SourceNAT(Packet{Family: fp.fam, OIf: fp.outDev, Src: fp.f.Src, Dst: fp.f.Dst, Proto: fp.f.Proto, CtState: "new"})
 			if nat.Result == VerdictMasquerade || nat.Result == VerdictSNAT {
+				if raw := fp.f.Out - fp.f.Rewritten; raw > 0 && fp.f.Replies == 0 {
+					done[k] = true
+					out = append(out, staleConntrack(s, fp, nat, raw))
+					continue
+				}
 				if fp.f.Out > 0 {
 					done[k] = true
 					out = append(out, Finding{
@@ -365,6 +374,23 @@ func wayBack(s *State, paths []flowPath) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// staleConntrack: a masquerade rule applies, yet packets leave with their
+// tunnel source: conntrack decided their connection's NAT before the rule
+// existed (a rule added while the traffic flowed), and keeps that decision
+// for as long as the connection lives.
+func staleConntrack(s *State, fp flowPath, nat Outcome, raw int) Finding {
+	src, dst := conf.FormatAddr(fp.f.Src), conf.FormatAddr(fp.f.Dst)
+	return Finding{
+		Check: "stale-conntrack", Severity: Problem, Subject: "connections from " + src,
+		Summary: fmt.Sprintf("%d packets left %s with the tunnel source %s although a %s rule applies to them: their connection was tracked before the rule existed, and keeps its old (no) translation", raw, fp.outDev, src, nat.Result),
+		Evidence: []string{fp.line(s), fmt.Sprintf("%s: `%s`", nat.Chain.ID(), nat.Rule)},
+		Fix: []Fix{
+			{Command: fmt.Sprintf("conntrack -D --orig-src %s --orig-dst %s", src, dst), Text: "(conntrack-tools)"},
+			{Text: "or start the connection again (a new ping, a new TCP connection): new connections are translated"},
+		},
+	}
 }
 
 // tunnelNet is the interface's subnet that holds a (10.0.0.0/24 for a

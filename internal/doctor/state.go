@@ -131,6 +131,9 @@ type Flow struct {
 	// with their source as it was or rewritten to one of this host's.
 	Out    int
 	OutDev string
+	// Rewritten counts those of Out that left with one of this host's
+	// addresses as their source (masquerade or SNAT).
+	Rewritten int
 	// Replies counts packets from Dst that came back in on OutDev; Back
 	// those that went back into the tunnel to Src.
 	Replies int

@@ -178,6 +178,9 @@ func (c *collector) packet(ifindex int, out bool, src, dst netip.Addr, proto uin
 			if k.src == src || c.s.isLocal(src) {
 				f := c.flows[k]
 				f.Out++
+				if src != k.src {
+					f.Rewritten++
+				}
 				f.OutDev = c.names[ifindex]
 				return
 			}
