@@ -384,7 +384,7 @@ func staleConntrack(s *State, fp flowPath, nat Outcome, raw int) Finding {
 	src, dst := conf.FormatAddr(fp.f.Src), conf.FormatAddr(fp.f.Dst)
 	return Finding{
 		Check: "stale-conntrack", Severity: Problem, Subject: "connections from " + src,
-		Summary: fmt.Sprintf("%d packets left %s with the tunnel source %s although a %s rule applies to them: their connection was tracked before the rule existed, and keeps its old (no) translation", raw, fp.outDev, src, nat.Result),
+		Summary:  fmt.Sprintf("%d packets left %s with the tunnel source %s although a %s rule applies to them: their connection was tracked before the rule existed, and keeps its old (no) translation", raw, fp.outDev, src, nat.Result),
 		Evidence: []string{fp.line(s), fmt.Sprintf("%s: `%s`", nat.Chain.ID(), nat.Rule)},
 		Fix: []Fix{
 			{Command: fmt.Sprintf("conntrack -D --orig-src %s --orig-dst %s", src, dst), Text: "(conntrack-tools)"},
