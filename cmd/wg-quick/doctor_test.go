@@ -241,54 +241,77 @@ func TestDoctorChecks(t *testing.T) {
 	}
 }
 
-// TestDoctorSeed2NFT is the seed's second scenario on a gateway whose
-// firewall is nftables' own (Debian's /etc/nftables.conf style: an inet
-// table whose forward chain drops): doctor's fixes are nft commands, and
-// run as printed they let ping and HTTP through.
-func TestDoctorSeed2NFT(t *testing.T) {
+// TestDoctorSeed2Firewalls is the seed's second scenario on gateways whose
+// forward chain drops, with other firewalls than iptables-nft: nftables'
+// own (Debian's /etc/nftables.conf style: an inet table), and legacy
+// iptables (x_tables, read with iptables-legacy). doctor's fixes are in
+// the gateway's own tool, and run as printed they let ping and HTTP
+// through.
+func TestDoctorSeed2Firewalls(t *testing.T) {
 	testnet.Require(t)
-	a, b := twoPeers(t)
-	lan := testnet.NewHost(t, "wgq-lan")
-	testnet.Connect(t, b, lan, "lan0")
-	b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
-	lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
-	b.WriteFile("/run/fw.nft", []byte("table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tiifname \"docker0\" accept\n\t}\n}\n"), 0o600)
-	b.MustRun("nft", "-f", "/run/fw.nft")
-	privA, pubA := keyPair(t)
-	privB, pubB := keyPair(t)
-	a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
-	b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
-	mustQuick(t, b, "up", "wg0")
-	mustQuick(t, a, "up", "wg0")
-	if !pingUntil(a, "10.0.0.2", 20) {
-		t.Fatal("no ping to peer2 through the tunnel")
-	}
-	startPings(t, a, "192.168.1.123")
-	r := doctorRun(t, b, "wg0")
-	t.Logf("doctor on peer2 (exit %d):\n%s", r.Code, r.Stdout)
-	if r.Code != 1 {
-		t.Fatalf("doctor on peer2: exit %d, want 1\n%s", r.Code, r.Stderr)
-	}
-	mustHold(t, "doctor on peer2", r.Stdout,
-		"  run:  sysctl -w net.ipv4.ip_forward=1\n",
-		"nft table inet filter chain forward: policy drop",
-		`  run:  nft insert rule inet filter forward 'iifname "wg0" oifname "lan0" accept'`,
-		`  run:  nft insert rule inet filter forward 'iifname "lan0" oifname "wg0" ct state established,related accept'`,
-		`  run:  nft add rule ip nat postrouting 'ip saddr 10.0.0.0/24 oifname "lan0" masquerade'`)
-	for _, c := range fixCommands(r.Stdout) {
-		if res := b.Sh(c); res.Code != 0 {
-			t.Fatalf("%s: exit %d\n%s%s", c, res.Code, res.Stdout, res.Stderr)
-		}
-	}
-	if !pingUntil(a, "192.168.1.123", 20) {
-		t.Fatalf("no ping to the LAN host after doctor's fix; ruleset:\n%s", b.MustRun("nft", "list", "ruleset"))
-	}
-	serveHello(t, lan, "192.168.1.123:9090")
-	if got := fetchHello(t, a, "http://192.168.1.123:9090/"); got != "hello, wireguard" {
-		t.Fatalf("HTTP to the LAN host after doctor's fix: %q", got)
-	}
-	if r := doctorRun(t, b, "wg0"); r.Code != 0 || r.Stdout != "wg0: no problem found\n" {
-		t.Errorf("doctor on peer2 after the fix: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	for _, c := range []struct {
+		name  string
+		setup func(t *testing.T, b *testnet.Host)
+		want  []string
+	}{
+		{"nftables", func(t *testing.T, b *testnet.Host) {
+			b.WriteFile("/run/fw.nft", []byte("table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\tiifname \"docker0\" accept\n\t}\n}\n"), 0o600)
+			b.MustRun("nft", "-f", "/run/fw.nft")
+		}, []string{
+			"nft table inet filter chain forward: policy drop",
+			`  run:  nft insert rule inet filter forward 'iifname "wg0" oifname "lan0" accept'`,
+			`  run:  nft insert rule inet filter forward 'iifname "lan0" oifname "wg0" ct state established,related accept'`,
+			`  run:  nft add rule ip nat postrouting 'ip saddr 10.0.0.0/24 oifname "lan0" masquerade'`,
+		}},
+		{"iptables-legacy", func(t *testing.T, b *testnet.Host) {
+			if r := b.Run("iptables-legacy", "-P", "FORWARD", "DROP"); r.Code != 0 {
+				t.Skipf("no legacy iptables here: %s", r.Stderr)
+			}
+		}, []string{
+			"iptables-legacy chain FORWARD: policy drop",
+			"  run:  iptables-legacy -I FORWARD -i wg0 -o lan0 -j ACCEPT\n",
+			"  run:  iptables-legacy -t nat -A POSTROUTING -s 10.0.0.0/24 -o lan0 -j MASQUERADE\n",
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := twoPeers(t)
+			lan := testnet.NewHost(t, "wgq-lan")
+			testnet.Connect(t, b, lan, "lan0")
+			b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
+			lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+			c.setup(t, b)
+			privA, pubA := keyPair(t)
+			privB, pubB := keyPair(t)
+			a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
+			b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
+			mustQuick(t, b, "up", "wg0")
+			mustQuick(t, a, "up", "wg0")
+			if !pingUntil(a, "10.0.0.2", 20) {
+				t.Fatal("no ping to peer2 through the tunnel")
+			}
+			startPings(t, a, "192.168.1.123")
+			r := doctorRun(t, b, "wg0")
+			t.Logf("doctor on peer2 (exit %d):\n%s", r.Code, r.Stdout)
+			if r.Code != 1 {
+				t.Fatalf("doctor on peer2: exit %d, want 1\n%s", r.Code, r.Stderr)
+			}
+			mustHold(t, "doctor on peer2", r.Stdout, append(c.want, "  run:  sysctl -w net.ipv4.ip_forward=1\n")...)
+			for _, cmd := range fixCommands(r.Stdout) {
+				if res := b.Sh(cmd); res.Code != 0 {
+					t.Fatalf("%s: exit %d\n%s%s", cmd, res.Code, res.Stdout, res.Stderr)
+				}
+			}
+			if !pingUntil(a, "192.168.1.123", 20) {
+				t.Fatal("no ping to the LAN host after doctor's fix")
+			}
+			serveHello(t, lan, "192.168.1.123:9090")
+			if got := fetchHello(t, a, "http://192.168.1.123:9090/"); got != "hello, wireguard" {
+				t.Fatalf("HTTP to the LAN host after doctor's fix: %q", got)
+			}
+			if r := doctorRun(t, b, "wg0"); r.Code != 0 || r.Stdout != "wg0: no problem found\n" {
+				t.Errorf("doctor on peer2 after the fix: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+			}
+		})
 	}
 }
 

@@ -260,10 +260,7 @@ func acceptFix(s *State, c *Chain, in, out, iptMatch, nftMatch string) []Fix {
 		base = s.Firewall.baseOf(c)
 	}
 	if base.Tool == "iptables" {
-		prog := "iptables"
-		if base.Family == "ip6" {
-			prog = "ip6tables"
-		}
+		prog := base.prog()
 		spec := fmt.Sprintf("%s -i %s -o %s%s -j ACCEPT", base.Name, in, out, iptMatch)
 		conf := strings.ReplaceAll(" "+spec+" ", " "+s.Iface+" ", " %i ")
 		conf = strings.TrimSpace(conf)
@@ -411,10 +408,7 @@ func masqueradeFix(s *State, fam int, src netip.Prefix, dev string) []Fix {
 		tool = s.Firewall.Tool
 	}
 	if tool == "iptables" {
-		prog := "iptables"
-		if fam == 6 {
-			prog = "ip6tables"
-		}
+		prog := s.Firewall.iptablesProg(fam)
 		spec := fmt.Sprintf("POSTROUTING -s %s -o %s -j MASQUERADE", conf.FormatPrefix(src), dev)
 		return []Fix{
 			{Command: prog + " -t nat -A " + spec},

@@ -25,6 +25,10 @@ type Chain struct {
 	// Tool is "iptables" for chains made by iptables (legacy, or the
 	// tables iptables-nft manages), "nft" for nftables' own.
 	Tool string
+	// Prog is the program that manages an iptables chain: iptables or
+	// ip6tables, or iptables-legacy and ip6tables-legacy for the legacy
+	// tables (empty: derived from Family).
+	Prog string
 	// Family is the nftables family: ip, ip6 or inet (iptables: ip or ip6).
 	Family   string
 	Table    string
@@ -41,16 +45,42 @@ type Chain struct {
 // "nft table inet filter chain forward").
 func (c *Chain) ID() string {
 	if c.Tool == "iptables" {
-		prog := "iptables"
-		if c.Family == "ip6" {
-			prog = "ip6tables"
-		}
+		prog := c.prog()
 		if c.Table == "filter" {
 			return prog + " chain " + c.Name
 		}
 		return prog + " -t " + c.Table + " chain " + c.Name
 	}
 	return fmt.Sprintf("nft table %s %s chain %s", c.Family, c.Table, c.Name)
+}
+
+// prog is the program that manages an iptables chain.
+func (c *Chain) prog() string {
+	if c.Prog != "" {
+		return c.Prog
+	}
+	if c.Family == "ip6" {
+		return "ip6tables"
+	}
+	return "iptables"
+}
+
+// iptablesProg is the program new iptables rules of family fam (4, 6)
+// should be made with: the one that manages this host's iptables chains
+// of that family, else iptables or ip6tables.
+func (fw *Firewall) iptablesProg(fam int) string {
+	want := "ip"
+	if fam == 6 {
+		want = "ip6"
+	}
+	if fw != nil {
+		for i := range fw.Chains {
+			if c := &fw.Chains[i]; c.Tool == "iptables" && c.Family == want && c.Prog != "" {
+				return c.Prog
+			}
+		}
+	}
+	return (&Chain{Family: want}).prog()
 }
 
 // Rule is a rule as doctor understands it: conditions that must all hold,

@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -35,6 +36,7 @@ func legacyChains(prog, fam string, tables []string) ([]Chain, error) {
 				return nil, fmt.Errorf("%s -t %s -S %s: %w", prog, table, name, err)
 			}
 			c := ParseIPTablesChain(fam, table, name, lines)
+			c.Prog = filepath.Base(prog)
 			out = append(out, c)
 		}
 	}
