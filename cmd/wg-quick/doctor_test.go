@@ -209,6 +209,7 @@ func TestDoctorChecks(t *testing.T) {
 			want: []string{"[fulltunnel-rp-filter]", "no rule restores mark 51820"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each has its own hosts
 			a, b := twoPeers(t)
 			privA, pubA := keyPair(t)
 			privB, pubB := keyPair(t)
@@ -274,6 +275,7 @@ func TestDoctorSeed2Firewalls(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // each has its own hosts
 			a, b := twoPeers(t)
 			lan := testnet.NewHost(t, "wgq-lan")
 			testnet.Connect(t, b, lan, "lan0")

@@ -51,7 +51,6 @@ var verbs = []verb{
 
 func usage(e *env) {
 	fmt.Fprintf(e.stderr, `Usage: %[1]s [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]
-       %[1]s doctor [ --json ] [ --watch SECONDS ] [ --to ADDRESS[/CIDR] ]... [ CONFIG_FILE | INTERFACE ]
 
   CONFIG_FILE is a configuration file, whose filename is the interface name
   followed by `+"`"+`.conf'. Otherwise, INTERFACE is an interface name, with
@@ -71,10 +70,6 @@ func usage(e *env) {
     to configure DNS. The string `+"`"+`%%i' is expanded to INTERFACE.
   - SaveConfig: if set to `+"`"+`true', the configuration is saved from the current
     state of the interface upon shutdown.
-
-  doctor reads the file and the system, changes nothing, and reports each
-  problem with what it saw and the exact fix; it exits 0 when nothing is
-  wrong, 1 when something is, 2 when it could not look.
 
 See wg-quick(8) for more info and examples.
 `, e.prog)
