@@ -219,6 +219,19 @@ func TestGatewaySnapshot(t *testing.T) {
 	if r := Diagnose(s); len(r.Findings) != 0 {
 		t.Errorf("a working gateway: %v", checks(r))
 	}
+	// Did not leave, nothing known in the way: a note with the trace.
+	s.Watch.Flows[0].Out, s.Watch.Flows[0].OutDev, s.Watch.Flows[0].Replies, s.Watch.Flows[0].Back = 0, "", 0, 0
+	r = Diagnose(s)
+	if got := strings.Join(checks(r), ", "); got != "problem no-way-back" {
+		t.Fatalf("not left, no masquerade: %s", got)
+	}
+	s.Firewall.Chains = append(s.Firewall.Chains, ParseIPTablesChain("ip", "nat", "POSTROUTING", []string{"-A POSTROUTING -s 10.0.0.0/24 -o lan0 -j MASQUERADE"}))
+	r = Diagnose(s)
+	if got := strings.Join(checks(r), ", "); got != "note forward-unexplained" || !strings.Contains(r.Findings[0].Fix[1].Command, "nftrace set 1") {
+		t.Fatalf("not left, nothing in the way: %s", got)
+	}
+	s.Firewall.Chains = s.Firewall.Chains[:1]
+	s.Watch.Flows[0].Out, s.Watch.Flows[0].OutDev = 3, "lan0"
 	// Left but no reply: no way back, seen.
 	s.Watch.Flows[0].Replies, s.Watch.Flows[0].Back = 0, 0
 	r = Diagnose(s)

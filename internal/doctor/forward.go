@@ -89,6 +89,38 @@ func checkForwarding(s *State) []Finding {
 	out = append(out, filterDrops(s, paths)...)
 	out = append(out, noRoute(s, paths)...)
 	out = append(out, forwardingOff(s, paths)...)
+	if len(out) == 0 {
+		out = append(out, unexplained(s, paths)...)
+	}
+	return out
+}
+
+// unexplained: packets that should have left and did not, with nothing
+// doctor knows of in their way. The seed's second post found such a drop
+// with iptables TRACE; the nftables way to the same is printed.
+func unexplained(s *State, paths []flowPath) []Finding {
+	var out []Finding
+	for _, fp := range paths {
+		if fp.f.Out > 0 || fp.outDev == "" || fp.outDev == s.Iface {
+			continue
+		}
+		dst := conf.FormatAddr(fp.f.Dst)
+		fam := "ip"
+		if fp.fam == 6 {
+			fam = "ip6"
+		}
+		out = append(out, Finding{
+			Check: "forward-unexplained", Severity: Note, Subject: "forwarding to " + fp.outDev,
+			Summary:  fmt.Sprintf("packets for %s did not leave on %s, and doctor sees nothing that stops them", dst, fp.outDev),
+			Evidence: []string{fp.line(s)},
+			Fix: []Fix{
+				{Text: "trace them through the firewall (nftables' counterpart of iptables TRACE):"},
+				{Command: fmt.Sprintf(`nft 'add table inet doctor-trace; add chain inet doctor-trace pre { type filter hook prerouting priority raw - 1; }; add rule inet doctor-trace pre iifname "%s" %s daddr %s meta nftrace set 1'`, s.Iface, fam, dst)},
+				{Command: "timeout 10 nft monitor trace"},
+				{Command: "nft delete table inet doctor-trace"},
+			},
+		})
+	}
 	return out
 }
 

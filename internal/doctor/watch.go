@@ -106,6 +106,7 @@ type collector struct {
 	flows map[flowKey]*Flow
 	order []flowKey
 	byDst map[netip.Addr][]flowKey
+	local map[netip.Addr]bool // this host's addresses
 	w     *Watch
 }
 
@@ -115,12 +116,16 @@ func newCollector(s *State) *collector {
 	for _, l := range s.Links {
 		c.names[l.Index] = l.Name
 	}
+	c.local = map[netip.Addr]bool{}
+	for _, a := range s.Local {
+		c.local[a] = true
+	}
 	return c
 }
 
 // other reports whether a is a unicast address of another host.
 func (c *collector) other(a netip.Addr) bool {
-	return a.IsGlobalUnicast() && !c.s.isLocal(a) && !c.broadcast(a)
+	return a.IsGlobalUnicast() && !c.local[a] && !c.broadcast(a)
 }
 
 // broadcast reports whether a is the broadcast address of one of this
@@ -175,7 +180,7 @@ func (c *collector) packet(ifindex int, out bool, src, dst netip.Addr, proto uin
 		// Forwarded: the flow's destination, with its source as it was or
 		// rewritten to one of ours.
 		for _, k := range c.byDst[dst] {
-			if k.src == src || c.s.isLocal(src) {
+			if k.src == src || c.local[src] {
 				f := c.flows[k]
 				f.Out++
 				if src != k.src {
@@ -188,7 +193,7 @@ func (c *collector) packet(ifindex int, out bool, src, dst netip.Addr, proto uin
 		return
 	}
 	for _, k := range c.byDst[src] {
-		if k.src == dst || c.s.isLocal(dst) {
+		if k.src == dst || c.local[dst] {
 			c.flows[k].Replies++
 			return
 		}
