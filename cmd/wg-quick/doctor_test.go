@@ -350,3 +350,23 @@ func TestDoctorStaleConntrack(t *testing.T) {
 	}
 	mustHold(t, "doctor after the masquerade", r.Stdout, "problem [stale-conntrack]", "conntrack -D --orig-src 10.0.0.1 --orig-dst 192.168.1.123")
 }
+
+// TestDoctorUsage: bad options and a file that is not there are "could
+// not look" (2), never "something is wrong" (1); no root needed.
+func TestDoctorUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"doctor", "--json"}, "Usage: wg-quick doctor [ --json ]"},
+		{[]string{"doctor", "--watch", "-1", "wg9"}, "--watch -1: give 0 to 3600 seconds"},
+		{[]string{"doctor", "--to", "bogus", "wg9"}, `--to "bogus": not an address or a network`},
+		{[]string{"doctor", "/nonexistent/wg9.conf"}, "`/nonexistent/wg9.conf' does not exist"},
+	} {
+		var stdout, stderr strings.Builder
+		e := &env{prog: "wg-quick", args: c.args, stdout: &stdout, stderr: &stderr, lookupEnv: os.LookupEnv, uid: 0}
+		if code := run(e, c.args); code != 2 || !strings.Contains(stderr.String(), c.want) || stdout.Len() != 0 {
+			t.Errorf("wg-quick %s: exit %d, stdout %q, stderr %q; want 2 and %q", strings.Join(c.args, " "), code, stdout.String(), stderr.String(), c.want)
+		}
+	}
+}
