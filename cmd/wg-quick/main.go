@@ -38,14 +38,19 @@ type verb struct {
 	run  func(e *env, arg string, o options) int
 	// dryRun: the verb takes --dry-run (and --json).
 	dryRun bool
+	// withOptions, when set, runs a verb that takes options of its own
+	// before its CONFIG_FILE|INTERFACE (it gets every argument after
+	// the verb).
+	withOptions func(e *env, args []string) int
 }
 
 var verbs = []verb{
-	{"up", upMain, true},
-	{"down", downMain, true},
-	{"save", saveMain, true},
-	{"strip", stripMain, false},
-	{"reload", reloadMain, true},
+	{"up", upMain, true, nil},
+	{"down", downMain, true, nil},
+	{"save", saveMain, true, nil},
+	{"strip", stripMain, false, nil},
+	{"reload", reloadMain, true, nil},
+	{"doctor", nil, false, doctorMain},
 }
 
 // options are our additions to the reference's command line, given
@@ -90,6 +95,17 @@ func run(e *env, args []string) int {
 		usage(e)
 		return 0
 	}
+	// doctor takes options of its own.
+	if len(args) >= 2 {
+		for _, v := range verbs {
+			if v.name == args[0] && v.withOptions != nil {
+				if code, done := autoSu(e); done {
+					return code
+				}
+				return v.withOptions(e, args[1:])
+			}
+		}
+	}
 	var o options
 	var words []string
 	for _, a := range args {
@@ -106,7 +122,7 @@ func run(e *env, args []string) int {
 	}
 	if len(words) == 2 {
 		for _, v := range verbs {
-			if v.name != words[0] {
+			if v.name != words[0] || v.run == nil {
 				continue
 			}
 			o.verb = v.name

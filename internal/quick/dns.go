@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/osys"
@@ -50,7 +51,7 @@ const (
 	resolvconfState = "/etc/resolvconf/run/interface/"
 )
 
-var interfaceOrderLine = regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`)
+var interfaceOrderLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`) })
 
 // resolvconfDNS is the reference's backend: one `resolvconf -a` with every
 // nameserver and one search line, undone by `resolvconf -d`.
@@ -77,7 +78,7 @@ func (d resolvconfDNS) name(iface string) string {
 		return iface
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if m := interfaceOrderLine.FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
+		if m := interfaceOrderLine().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
 			return m[1] + "." + iface
 		}
 	}
@@ -110,9 +111,11 @@ func (d resolvconfDNS) Unset(iface string) Op {
 	return dnsOp{sys: d.sys, iface: iface, name: name, args: []string{"-d", name, "-f"}}
 }
 
+// The patterns are compiled on first use: the embedded device's daemon is
+// this binary too, and would pay for them at every start.
 var (
-	savedNameserver = regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`)
-	savedSearch     = regexp.MustCompile(`^search (.+)$`)
+	savedNameserver = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`) })
+	savedSearch     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^search (.+)$`) })
 )
 
 // Get reads the interface's resolvconf record (`resolvconf -l NAME`, else
@@ -137,9 +140,9 @@ func (d resolvconfDNS) Get(ctx context.Context, iface string) (servers, search [
 	}
 	for line := range strings.SplitSeq(string(out), "\n") {
 		line = strings.Trim(line, " \t")
-		if m := savedNameserver.FindStringSubmatch(line); m != nil {
+		if m := savedNameserver().FindStringSubmatch(line); m != nil {
 			servers = append(servers, m[1])
-		} else if m := savedSearch.FindStringSubmatch(line); m != nil {
+		} else if m := savedSearch().FindStringSubmatch(line); m != nil {
 			search = append(search, strings.Fields(m[1])...)
 		}
 	}
