@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/jsontest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -117,6 +118,7 @@ func TestDryRunJSONSchema(t *testing.T) {
 		if js.Code != text.Code {
 			t.Errorf("%s: --json exit %d, text %d", verb, js.Code, text.Code)
 		}
+		jsontest.Check(t, "wg-quick-plan", []byte(js.Stdout))
 		var doc struct {
 			SchemaVersion int      `json:"schema_version"`
 			Verb          string   `json:"verb"`

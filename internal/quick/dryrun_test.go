@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gowg/wgtools/internal/jsontest"
 )
 
 // TestDryRunIsTheTrace (issue 14): for every case of TestPlans that does
@@ -83,6 +85,7 @@ func TestDryRunJSON(t *testing.T) {
 	if code := DryRun(context.Background(), f.sys(), l, "up", DryRunOptions{JSON: true}); code != 0 {
 		t.Fatalf("dry run --json: %d", code)
 	}
+	jsontest.Check(t, "wg-quick-plan", f.stdout.Bytes())
 	var doc struct {
 		SchemaVersion int    `json:"schema_version"`
 		Verb          string `json:"verb"`
@@ -116,5 +119,30 @@ func TestDryRunJSON(t *testing.T) {
 	}
 	if strings.Contains(f.stdout.String(), keyAPriv) {
 		t.Error("the JSON plan shows the private key")
+	}
+}
+
+// TestDryRunJSONEveryVerb: every verb's plan on the fake follows the
+// schema, a full tunnel's, a reload's and a failing one's included.
+func TestDryRunJSONEveryVerb(t *testing.T) {
+	if jsontest.Validate("wg-quick-plan", []byte(`{"schema_version": 1}`)) == nil {
+		t.Fatal("the schema takes a document without steps")
+	}
+	f := newFakeHost()
+	l := loadText(t, refConf(t, "fulltunnel-nft"))
+	for _, v := range []string{"up", "save", "down", "reload"} {
+		f.stdout.Reset()
+		DryRun(context.Background(), f.sys(), l, v, DryRunOptions{JSON: true})
+		jsontest.Check(t, "wg-quick-plan", f.stdout.Bytes())
+		if v == "up" {
+			runVerb(t, f, l, "up")
+		}
+	}
+	split := loadText(t, withIface("DNS = 10.0.0.54\n"))
+	f.stdout.Reset()
+	DryRun(context.Background(), f.sys(), split, "reload", DryRunOptions{JSON: true})
+	jsontest.Check(t, "wg-quick-plan", f.stdout.Bytes())
+	if !strings.Contains(f.stdout.String(), `"kind": "rule"`) || !strings.Contains(f.stdout.String(), `"kind": "dns"`) {
+		t.Errorf("the reload to a split tunnel plans no rule or DNS change:\n%s", f.stdout.String())
 	}
 }
