@@ -248,8 +248,10 @@ type deviceOp struct {
 	iface string
 	line  string
 	cfg   *conf.Config
-	// fields describe the change (never a secret).
-	fields map[string]any
+	// fields describe the change (never a secret); describe, when set,
+	// makes them when asked.
+	fields   map[string]any
+	describe func() map[string]any
 }
 
 func (o deviceOp) String() string { return o.line }
@@ -265,7 +267,11 @@ func (o deviceOp) simulate(v *View) { v.configure(o.iface, o.cfg) }
 func (o deviceOp) Kind() string     { return "device" }
 func (o deviceOp) Fields() map[string]any {
 	f := map[string]any{"interface": o.iface}
-	for k, val := range o.fields {
+	fields := o.fields
+	if o.describe != nil {
+		fields = o.describe()
+	}
+	for k, val := range fields {
 		f[k] = val
 	}
 	return f

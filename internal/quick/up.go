@@ -197,7 +197,11 @@ func setConfigStep(sys *Sys, l *Loaded) Step {
 		dev: sys.Dev, iface: l.Interface,
 		line:   "wg addconf " + l.Interface + " /dev/fd/63",
 		cfg:    c,
-		fields: joinFields(map[string]any{"command": "addconf", "peers": peerNames(c.Peers)}, keyFields(&c.Interface)),
+		// The peers' names only when a plan is written out: up of
+		// thousands of peers does not pay for them.
+		describe: func() map[string]any {
+			return joinFields(map[string]any{"command": "addconf", "peers": peerNames(c.Peers)}, keyFields(&c.Interface))
+		},
 	}}
 }
 
@@ -324,10 +328,16 @@ func defaultPhase(sys *Sys, l *Loaded, n int, undo bool) Phase {
 		if err != nil {
 			return nil, deviceFailure(err)
 		}
+		// In add_route's order, ::/0 before 0.0.0.0/0 (the sort puts
+		// equal lengths in reverse byte order).
 		var defaults []netip.Prefix
-		for _, p := range devicePrefixes(dev) {
-			if p.Bits() == 0 {
-				defaults = append(defaults, p)
+		for _, six := range []bool{true, false} {
+			if hasDefault(dev, six) {
+				if six {
+					defaults = append(defaults, netip.PrefixFrom(netip.IPv6Unspecified(), 0))
+				} else {
+					defaults = append(defaults, netip.PrefixFrom(netip.IPv4Unspecified(), 0))
+				}
 			}
 		}
 		if n >= len(defaults) {
@@ -335,6 +345,18 @@ func defaultPhase(sys *Sys, l *Loaded, n int, undo bool) Phase {
 		}
 		return defaultSteps(ctx, sys, v, l.Interface, defaults[n], undo)
 	}}
+}
+
+// hasDefault reports whether a peer of dev has the /0 of a family.
+func hasDefault(dev *conf.Device, six bool) bool {
+	for i := range dev.Peers {
+		for _, p := range dev.Peers[i].AllowedIPs {
+			if p.Bits() == 0 && p.Addr().Is6() == six {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errNotWireGuard is down's and save's refusal.
