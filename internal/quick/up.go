@@ -195,8 +195,8 @@ func setConfigStep(sys *Sys, l *Loaded) Step {
 	c := &l.File.Config
 	return Step{Op: deviceOp{
 		dev: sys.Dev, iface: l.Interface,
-		line:   "wg addconf " + l.Interface + " /dev/fd/63",
-		cfg:    c,
+		line: "wg addconf " + l.Interface + " /dev/fd/63",
+		cfg:  c,
 		// The peers' names only when a plan is written out: up of
 		// thousands of peers does not pay for them.
 		describe: func() map[string]any {
