@@ -2,6 +2,7 @@ package quick
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/netip"
@@ -136,4 +137,21 @@ func (s *Sys) getenv(k string) string {
 	}
 	v, _ := s.LookupEnv(k)
 	return v
+}
+
+// die prints "PROG: message" and returns 1, as the reference's die.
+func die(sys *Sys, err error) int {
+	fmt.Fprintf(sys.Stderr, "%s: %v\n", sys.Prog, err)
+	return 1
+}
+
+func (s *Sys) lock(iface, verb string) (*osys.Lock, error) {
+	if s.Lock == nil {
+		return nil, nil
+	}
+	l, err := s.Lock(iface, verb)
+	if err == nil && l.Stale != "" {
+		fmt.Fprintf(s.Stderr, "[!] Dropping the record of a run of `%s' killed in a network namespace that is gone (%s).\n", iface, l.Stale)
+	}
+	return l, err
 }

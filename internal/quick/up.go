@@ -10,7 +10,6 @@ import (
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/netlinkx"
-	"github.com/gowg/wgtools/internal/osys"
 )
 
 // Environment variable naming an external userspace implementation.
@@ -116,23 +115,6 @@ func upPhases(sys *Sys, l *Loaded) []Phase {
 		defaultPhase(sys, l, 1, false),
 		phaseOf("PostUp", stop, hookSteps(sys, l, "PostUp", i.PostUp)...),
 	}
-}
-
-// die prints "PROG: message" and returns 1, as the reference's die.
-func die(sys *Sys, err error) int {
-	fmt.Fprintf(sys.Stderr, "%s: %v\n", sys.Prog, err)
-	return 1
-}
-
-func (s *Sys) lock(iface, verb string) (*osys.Lock, error) {
-	if s.Lock == nil {
-		return nil, nil
-	}
-	l, err := s.Lock(iface, verb)
-	if err == nil && l.Stale != "" {
-		fmt.Fprintf(s.Stderr, "[!] Dropping the record of a run of `%s' killed in a network namespace that is gone (%s).\n", iface, l.Stale)
-	}
-	return l, err
 }
 
 // linkUndo deletes the interface (and with it its addresses and routes,
