@@ -121,7 +121,11 @@ func removeAllSpace(s string) string {
 func (l *mline) blankOrComment() bool { return l.key == "" }
 
 // set rewrites the line's value.
-func (l *mline) set(v string) { l.raw = l.raw[:l.vs] + v + l.raw[l.ve:]; l.value = v; l.ve = l.vs + len(v) }
+func (l *mline) set(v string) {
+	l.raw = l.raw[:l.vs] + v + l.raw[l.ve:]
+	l.value = v
+	l.ve = l.vs + len(v)
+}
 
 type secKind int
 
