@@ -59,7 +59,7 @@ func TestDueAndChanged(t *testing.T) {
 	dev := &conf.Device{Peers: []conf.DevicePeer{
 		{PublicKey: key(keyA), Endpoint: ep, LastHandshake: now.Add(-10 * time.Second)}, // fresh
 		{PublicKey: key(keyB), Endpoint: ep, LastHandshake: now.Add(-136 * time.Second)},
-		{PublicKey: key(keyC), Endpoint: ep}, // never
+		{PublicKey: key(keyC), Endpoint: ep},                                             // never
 		{PublicKey: key(keyD), Endpoint: ep, LastHandshake: now.Add(-135 * time.Second)}, // not older than 135 s
 	}}
 	var eps []Endpoint
