@@ -40,7 +40,7 @@ type Files interface {
 // A sysctl that cannot be read counts as on: the kernel then has the say.
 func Probe(files Files) Status {
 	if _, err := files.Stat(procIPv6); errors.Is(err, fs.ErrNotExist) {
-		return Status{Disabled: true, Why: "the kernel runs without IPv6 (ipv6.disable=1: there is no /proc/sys/net/ipv6)"}
+		return Status{Disabled: true, Why: "ipv6.disable=1: there is no /proc/sys/net/ipv6"}
 	}
 	for _, f := range []string{allDisabled, defaultDisable} {
 		if v, err := files.ReadFile(f); err == nil && strings.TrimSpace(string(v)) == "1" {

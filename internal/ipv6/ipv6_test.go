@@ -44,7 +44,7 @@ func TestProbe(t *testing.T) {
 		{"on", fakeFiles{"dir": "", allDisabled: "0\n", defaultDisable: "0\n"}, Status{}},
 		{"all", fakeFiles{"dir": "", allDisabled: "1\n", defaultDisable: "1\n"}, Status{true, "net.ipv6.conf.all.disable_ipv6 = 1"}},
 		{"default-only", fakeFiles{"dir": "", allDisabled: "0\n", defaultDisable: "1\n"}, Status{true, "net.ipv6.conf.default.disable_ipv6 = 1"}},
-		{"no-ipv6-in-kernel", fakeFiles{}, Status{true, "the kernel runs without IPv6 (ipv6.disable=1: there is no /proc/sys/net/ipv6)"}},
+		{"no-ipv6-in-kernel", fakeFiles{}, Status{true, "ipv6.disable=1: there is no /proc/sys/net/ipv6"}},
 		{"unreadable", fakeFiles{"dir": ""}, Status{}},
 	} {
 		if got := Probe(c.files); got != c.want {
