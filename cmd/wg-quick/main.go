@@ -43,6 +43,7 @@ var verbs = []verb{
 	{"down", downMain},
 	{"save", saveMain},
 	{"strip", stripMain},
+	{"reresolve", reresolveMain},
 }
 
 func usage(e *env) {

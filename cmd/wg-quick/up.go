@@ -5,4 +5,4 @@ import (
 )
 
 // upMain brings an interface up: `wg-quick up CONFIG_FILE|INTERFACE`.
-func upMain(e *env, arg string) int { return withSys(e, arg, quick.Up, true) }
+func upMain(e *env, arg string) int { return withSys(e, arg, quick.Up, sysOptions{firewall: true}) }
