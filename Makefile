@@ -121,7 +121,11 @@ install: build
 	install -v -m 0644 $(DIST)/systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" && \
 	sed 's|@BINDIR@|$(BINDIR)|g' $(DIST)/systemd/wg-quick@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
 	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
-	echo "'$(DIST)/systemd/wg-quick@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service'"
+	echo "'$(DIST)/systemd/wg-quick@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service'" && \
+	install -v -m 0644 $(DIST)/systemd/wg-quick-reresolve@.timer "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer" && \
+	sed 's|@BINDIR@|$(BINDIR)|g' $(DIST)/systemd/wg-quick-reresolve@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	echo "'$(DIST)/systemd/wg-quick-reresolve@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service'"
 
 # Removes every file install may have written, whatever the WITH_* switches.
 # $(SYSCONFDIR)/wireguard goes only when empty (it holds users' configs).
@@ -131,7 +135,8 @@ uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick" \
 		"$(DESTDIR)$(MANDIR)/man8/wg.8" "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" \
 		"$(DESTDIR)$(BASHCOMPDIR)/wg" "$(DESTDIR)$(BASHCOMPDIR)/wg-quick" \
-		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" \
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer"
 	@[ ! -d "$(DESTDIR)$(SYSCONFDIR)/wireguard" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(SYSCONFDIR)/wireguard"
 	@[ -n "$(DESTDIR)" ] && [ "$(DESTDIR)" != / ] || exit 0; \
 	for d in "$(BINDIR)" "$(MANDIR)/man8" "$(BASHCOMPDIR)" "$(SYSTEMDUNITDIR)" "$(SYSCONFDIR)"; do \
