@@ -27,7 +27,7 @@ func TestPlanLines(t *testing.T) {
 		{"none", Settings{Search: []string{"example.com"}}, ""},
 		{"servers", Settings{Servers: addrs("10.0.0.53", "fd00::53")}, "resolvectl dns wg0 10.0.0.53 fd00::53\n"},
 		{"search", Settings{Servers: addrs("10.0.0.53"), Search: []string{"example.com", "~corp.internal"}},
-			"resolvectl dns wg0 10.0.0.53\nresolvectl domain wg0 example.com '~corp.internal'\n"},
+			"resolvectl dns wg0 10.0.0.53\nresolvectl domain wg0 example.com '~corp.internal'\nresolvectl default-route wg0 no\n"},
 		{"full-tunnel", Settings{Servers: addrs("10.0.0.53"), Search: []string{"example.com"}, FullTunnel: true},
 			"resolvectl dns wg0 10.0.0.53\nresolvectl domain wg0 example.com '~.'\nresolvectl default-route wg0 yes\n"},
 		{"full-tunnel-with-its-own-tilde-dot", Settings{Servers: addrs("10.0.0.53"), Search: []string{"~."}, FullTunnel: true},

@@ -145,9 +145,13 @@ func shellWord(s string) string {
 var everything = Domain{Name: ".", RouteOnly: true}
 
 // Plan is what setting s on link takes: the servers; the search domains
-// (and, for a full tunnel, "~."); for a full tunnel, the default route.
-// Nothing when there is no server: search domains alone do nothing, as in
-// the reference. The caller undoes it all with Revert.
+// (and, for a full tunnel, "~."); the link as resolved's default route for
+// a full tunnel, and not for a split tunnel with domains (only names under
+// them go to its servers, as NetworkManager does for a VPN without the
+// default route; with no domain, resolved's own choice, so that the
+// servers are used at all). Nothing when there is no server: search
+// domains alone do nothing, as in the reference. The caller undoes it all
+// with Revert.
 func Plan(link string, s Settings) []Op {
 	if len(s.Servers) == 0 {
 		return nil
@@ -163,8 +167,11 @@ func Plan(link string, s Settings) []Op {
 	if len(domains) > 0 {
 		ops = append(ops, SetDomains{Link: link, Domains: domains})
 	}
-	if s.FullTunnel {
+	switch {
+	case s.FullTunnel:
 		ops = append(ops, SetDefaultRoute{Link: link, On: true})
+	case len(domains) > 0:
+		ops = append(ops, SetDefaultRoute{Link: link, On: false})
 	}
 	return ops
 }
