@@ -24,7 +24,7 @@ func testOptions() *Options {
 
 // SaveState is the state MergeSaved gets from wg-quick's save: what the
 // reference's save wrote (saved, as parsed), with the file's DNS search
-// domains (the reference loses them; save keeps them).
+// domains (the reference loses them; save keeps them) and hooks.
 func SaveState(t testing.TB, file, saved []byte) *Config {
 	t.Helper()
 	f, err := ParseQuick("file.conf", file, testOptions())
@@ -35,7 +35,12 @@ func SaveState(t testing.TB, file, saved []byte) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Config.Interface.DNSSearch = f.Config.Interface.DNSSearch
+	// As wg-quick's save: the search domains, Table, SaveConfig and hooks
+	// are the file's (Debian's reference cuts hooks at '#').
+	si, fi := &s.Config.Interface, &f.Config.Interface
+	si.DNSSearch = fi.DNSSearch
+	si.Table, si.SaveConfig = fi.Table, fi.SaveConfig
+	si.PreUp, si.PostUp, si.PreDown, si.PostDown = fi.PreUp, fi.PostUp, fi.PreDown, fi.PostDown
 	return &s.Config
 }
 
