@@ -20,6 +20,10 @@ LDFLAGS := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 export CGO_ENABLED := 0
 
+# A package's tests may take longer than go test's 10 minutes on a busy
+# machine (cmd/wg-quick's system tests build many namespaces).
+UNIT_GOTIMEOUT ?= 30m
+
 FUZZTIME ?= 1m
 FUZZ_SHORT ?= 5s
 
@@ -38,12 +42,12 @@ build:
 # N passed, M failed) is in the log.
 test: build
 	$(GO) vet ./...
-	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 -timeout $(UNIT_GOTIMEOUT) ./...
 	$(MAKE) fuzz-short
 	$(MAKE) vmtest
 
 unit:
-	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 -timeout $(UNIT_GOTIMEOUT) ./...
 
 # Kernel-path tests: boots a Debian kernel with wireguard.ko under qemu and
 # runs them inside (see the README's "VM tests"; VMTEST_* variables apply).
