@@ -22,7 +22,7 @@ export CGO_ENABLED := 0
 
 # A package's tests may take longer than go test's 10 minutes on a busy
 # machine (cmd/wg-quick's system tests build many namespaces).
-UNIT_GOTIMEOUT ?= 30m
+UNIT_GOTIMEOUT ?= 60m
 
 FUZZTIME ?= 1m
 FUZZ_SHORT ?= 5s
