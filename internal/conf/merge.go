@@ -320,7 +320,7 @@ func (m *merger) mergeInterface(state *Config) error {
 	// DNS: servers as state has them, search domains as the file has them.
 	foundDNS := make([]bool, len(i.DNS))
 	m.list(secs, home, "dns", "DNS", func(e string) bool {
-		if !nameserverPattern().MatchString(e) {
+		if !looksLikeNameserver(e) {
 			return true
 		}
 		a, ok := parseIP(e)

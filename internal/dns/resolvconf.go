@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -22,7 +23,7 @@ const (
 	ResolvconfState = "/etc/resolvconf/run/interface/"
 )
 
-var interfaceOrderLine = regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`)
+var interfaceOrderLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`) })
 
 // ResolvconfName is the record name the reference gives resolvconf: the
 // interface, led by "tun." (or whatever the first "NAME*" line of
@@ -44,7 +45,7 @@ func ResolvconfName(files Files, path, iface string) string {
 		return iface
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if m := interfaceOrderLine.FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
+		if m := interfaceOrderLine().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
 			return m[1] + "." + iface
 		}
 	}
@@ -68,14 +69,14 @@ func ResolvconfInput(servers []netip.Addr, search []string) string {
 	return b.String()
 }
 
-var listedNameserver = regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`)
+var listedNameserver = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`) })
 
 // ParseListed reads the nameservers from `resolvconf -l NAME`'s output or a
 // resolvconf record, as the reference's save does.
 func ParseListed(out string) []string {
 	var list []string
 	for line := range strings.SplitSeq(out, "\n") {
-		if m := listedNameserver.FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
+		if m := listedNameserver().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
 			list = append(list, m[1])
 		}
 	}
