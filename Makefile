@@ -9,6 +9,8 @@
 #   make demo       a tunnel between two network namespaces (needs root)
 #   make vmtest     kernel-path tests in a qemu VM with wireguard.ko
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, ...)
+#   make deb, make rpm   packages that replace wireguard-tools (bin/wgtools.deb, .rpm)
+#   make image      the scratch container image, no engine needed (bin/image, bin/wgtools-image.tar)
 
 GO ?= go
 PREFIX ?= /usr
@@ -23,7 +25,7 @@ export CGO_ENABLED := 0
 FUZZTIME ?= 1m
 FUZZ_SHORT ?= 5s
 
-.PHONY: all build test unit fuzz fuzz-short bench gobench demo vmtest clean
+.PHONY: all build test unit fuzz fuzz-short bench gobench demo vmtest clean deb rpm image
 
 all: build
 
@@ -38,12 +40,15 @@ build:
 # N passed, M failed) is in the log.
 test: build
 	$(GO) vet ./...
+	cd tools && $(GO) vet ./...
 	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	cd tools && $(GO) test -count=1 ./...
 	$(MAKE) fuzz-short
 	$(MAKE) vmtest
 
 unit:
 	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	cd tools && $(GO) test -count=1 ./...
 
 # Kernel-path tests: boots a Debian kernel with wireguard.ko under qemu and
 # runs them inside (see the README's "VM tests"; VMTEST_* variables apply).
@@ -140,3 +145,28 @@ uninstall:
 			d=$$(dirname "$$d"); \
 		done; \
 	done
+
+# ---- packages and container image -------------------------------------------
+# Built by the tools module (tools/: nfpm and go-containerregistry as
+# libraries), so that the wg binaries link neither. The .deb puts the units
+# in SYSTEMDUNITDIR (the building machine's distribution's directory, as
+# its own wireguard-tools package does: build on the release you install
+# to); the .rpm in /usr/lib/systemd/system. Files carry the last commit's
+# time, so that a package or image is the same when rebuilt.
+PKG_MAINTAINER ?= wgtools <https://github.com/gowg/wgtools>
+PKG_MTIME ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+deb: build
+	cd tools && $(GO) run ./mkpkg -format deb -version '$(VERSION)' -root .. -bin ../bin \
+		-unitdir '$(SYSTEMDUNITDIR)' -maintainer '$(PKG_MAINTAINER)' -mtime '$(PKG_MTIME)' -o ../bin/wgtools.deb
+	@echo "bin/wgtools.deb: sudo apt install ./bin/wgtools.deb (replaces wireguard-tools)"
+
+rpm: build
+	cd tools && $(GO) run ./mkpkg -format rpm -version '$(VERSION)' -root .. -bin ../bin \
+		-maintainer '$(PKG_MAINTAINER)' -mtime '$(PKG_MTIME)' -o ../bin/wgtools.rpm
+	@echo "bin/wgtools.rpm: sudo dnf install ./bin/wgtools.rpm (replaces wireguard-tools)"
+
+image: build
+	cd tools && $(GO) run ./mkimage -bin ../bin -version '$(VERSION)' -mtime '$(PKG_MTIME)' \
+		-layout ../bin/image -tar ../bin/wgtools-image.tar
+	@echo "bin/image (OCI layout), bin/wgtools-image.tar (docker load < bin/wgtools-image.tar)"
