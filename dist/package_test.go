@@ -288,4 +288,3 @@ func describe(t *testing.T, p string) string {
 	}
 	return fmt.Sprintf("%s %x", st.Mode(), sha256.Sum256(data))
 }
-
