@@ -29,10 +29,20 @@ FUZZ_SHORT ?= 5s
 
 all: build
 
-build:
-	@mkdir -p bin
+build: bin/.version
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg ./cmd/wg
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
+
+# What install needs: the binaries, rebuilt only when a source or the
+# version changed, so that `make && sudo make install` does not need Go in
+# root's PATH (sudo's secure_path has no /usr/local/go/bin).
+GO_SOURCES := $(shell find cmd internal -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+bin/.version: FORCE
+	@mkdir -p bin; echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+bin/wg bin/wg-quick &: $(GO_SOURCES) bin/.version
+	$(GO) build $(GOFLAGS_BUILD) -o bin/wg ./cmd/wg
+	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
+FORCE:
 
 # The README's test command. Tests that need root, a reference tool or qemu
 # skip with the reason printed where those are missing. The VM tests run
@@ -108,7 +118,7 @@ DIST := dist
 
 .PHONY: install uninstall
 
-install: build
+install: bin/wg bin/wg-quick
 	@install -v -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8"
 	@install -v -m 0755 bin/wg "$(DESTDIR)$(BINDIR)/wg"
 	@install -v -m 0644 $(DIST)/man/wg.8 "$(DESTDIR)$(MANDIR)/man8/wg.8"
