@@ -1,7 +1,6 @@
 package dist
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,7 +187,7 @@ func TestReadme(t *testing.T) {
 
 	env := []string{
 		"PATH=/run/readme-bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:" + filepath.Dir(goBin),
-		"HOME=/root", "LC_ALL=C", "GOTOOLCHAIN=local", "GOPROXY=off", "GOFLAGS=-mod=mod",
+		"HOME=/root", "LC_ALL=C", "GOTOOLCHAIN=local", "GOPROXY=off",
 	}
 	for _, name := range []string{"GOCACHE", "GOMODCACHE", "GOPATH"} {
 		if v := strings.TrimSpace(run(t, "", nil, "go", "env", name)); v != "" {
@@ -342,5 +341,4 @@ func checkTrafficTable(t *testing.T, readme string, a, b *testnet.Host, env []st
 			t.Fatalf("the LAN host does not answer after mending %s", breaks[i].name)
 		}
 	}
-	_ = fmt.Sprint
 }
