@@ -9,9 +9,13 @@ import (
 // every process of the container, the embedded device among them: see
 // stayAsInit.
 func upMain(e *env, arg string) int {
+	if !e.init {
+		return withSys(e, arg, quick.Up, true)
+	}
+	sigs := initSignals()
 	code := withSys(e, arg, quick.Up, true)
-	if code != 0 || !e.init {
+	if code != 0 {
 		return code
 	}
-	return stayAsInit(e, arg)
+	return stayAsInit(e, arg, sigs)
 }
