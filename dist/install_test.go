@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -382,16 +383,26 @@ func TestGoInstall(t *testing.T) {
 }
 
 // writeModuleZip writes a module zip of the tree at root, every file under
-// prefix/, as a module proxy serves it.
+// prefix/, as a module proxy serves it: without the directories holding a
+// module of their own (tools/), as the go command leaves them out.
 func writeModuleZip(t *testing.T, root, prefix, dst string) {
 	t.Helper()
 	files, err := sourceFiles(root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var nested []string
+	for _, rel := range files {
+		if dir := path.Dir(rel); path.Base(rel) == "go.mod" && dir != "." {
+			nested = append(nested, dir+"/")
+		}
+	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, rel := range files {
+		if slices.ContainsFunc(nested, func(d string) bool { return strings.HasPrefix(rel, d) }) {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
 		if err != nil {
 			t.Fatal(err)
