@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/osys"
@@ -19,7 +21,8 @@ import (
 // The real machine as the engine (internal/quick) sees it: netlinkx for the
 // namespace, wgdev for the devices, internal/firewall for the full tunnel's
 // rules and src_valid_mark, internal/userspace for the embedded device,
-// osys for programs, files, the lock and signals.
+// internal/dns's Bus for systemd-resolved on the system bus, osys for
+// programs, files, the lock and signals.
 
 // osOptions are what the real machine's Sys needs from main.
 type osOptions struct {
@@ -38,8 +41,8 @@ type osOptions struct {
 // newOSSys wires the real machine: netlink, wgdev, the embedded userspace
 // device, programs run with the reference's environment (LC_ALL=C, the
 // directory of wg-quick first in PATH), the per-interface lock in
-// /var/run/wireguard. Close the returned function's resources with the
-// returned closer.
+// /var/run/wireguard, the system bus (connected when DNS first needs it).
+// The returned closer closes what was opened.
 func newOSSys(o osOptions) (*quick.Sys, func()) {
 	h := netHandle{netlinkx.New()}
 	dev := wgdev.New()
@@ -64,7 +67,34 @@ func newOSSys(o osOptions) (*quick.Sys, func()) {
 		},
 	}
 	sys.Userspace = &osUserspace{net: h, opts: o, env: env}
-	return sys, func() { dev.Close() }
+	bus := &systemBus{}
+	sys.DNS = quick.NewHostDNS(sys, bus.connect)
+	return sys, func() {
+		dev.Close()
+		bus.close()
+	}
+}
+
+// systemBus is systemd-resolved on the system bus, connected on first use
+// (only a host without a real resolvconf, with DNS in the file, needs it).
+type systemBus struct {
+	once sync.Once
+	bus  *dns.Bus
+	err  error
+}
+
+func (b *systemBus) connect() (quick.ResolvedBus, error) {
+	b.once.Do(func() { b.bus, b.err = dns.ConnectSystemBus() })
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.bus, nil
+}
+
+func (b *systemBus) close() {
+	if b.bus != nil {
+		b.bus.Close()
+	}
 }
 
 // netHandle is the namespace: netlinkx, with route additions sent in

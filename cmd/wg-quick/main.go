@@ -24,6 +24,7 @@ type env struct {
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
 	uid       int
+	init      bool // PID 1: a container's init (see stayAsInit)
 }
 
 func (e *env) die(format string, args ...any) int {
@@ -51,6 +52,7 @@ var verbs = []verb{
 	{"strip", stripMain, false, nil},
 	{"reload", reloadMain, true, nil},
 	{"doctor", nil, false, doctorMain},
+	{"reresolve", reresolveMain, true, nil},
 }
 
 // options are our additions to the reference's command line, given
@@ -166,6 +168,7 @@ func main() {
 		stderr:    os.Stderr,
 		lookupEnv: os.LookupEnv,
 		uid:       os.Getuid(),
+		init:      os.Getpid() == 1,
 	}
 	os.Exit(runSafely(e, os.Args[1:]))
 }

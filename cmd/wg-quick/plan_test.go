@@ -45,12 +45,18 @@ func planConfigs(t *testing.T) (refs []string, others map[string]string) {
 // host did not change, then runs it for real and compares the traces.
 func dryThenReal(t *testing.T, h *testnet.Host, verb string) {
 	t.Helper()
+	dryThenRealEnv(t, h, quickEnv(t), verb)
+}
+
+// dryThenRealEnv is dryThenReal with wg-quick's environment env.
+func dryThenRealEnv(t *testing.T, h *testnet.Host, env []string, verb string) {
+	t.Helper()
 	before := fullState(t, h, "wg0")
-	dry := wgQuick(t, h, "--dry-run", verb, "wg0")
+	dry := quickIn(t, h, env, "--dry-run", verb, "wg0")
 	if after := fullState(t, h, "wg0"); after != before {
 		t.Fatalf("%s --dry-run changed the host:\n%s", verb, lineDiff(before, after))
 	}
-	real := wgQuick(t, h, verb, "wg0")
+	real := quickIn(t, h, env, verb, "wg0")
 	plan, trace := strings.Join(traceLines(dry.Stdout), "\n"), strings.Join(traceLines(real.Stderr), "\n")
 	if plan != trace {
 		t.Errorf("%s: the plan is not the run's trace (- plan, + run):\n%s\n--- dry run's stderr\n%s--- run's stderr\n%s", verb, lineDiff(plan, trace), dry.Stderr, real.Stderr)
@@ -61,6 +67,20 @@ func dryThenReal(t *testing.T, h *testnet.Host, verb string) {
 	if dry.Stderr != "" && strings.Contains(dry.Stderr, "could not read") {
 		t.Errorf("%s --dry-run could not read the host:\n%s", verb, dry.Stderr)
 	}
+}
+
+// quickIn runs our wg-quick in h with the environment env, failing the
+// test if its output shows a key of the host's wg0.conf.
+func quickIn(t *testing.T, h *testnet.Host, env []string, args ...string) testnet.Result {
+	t.Helper()
+	secrets := secretsOf(h)
+	r := h.RunEnv(env, filepath.Join(binaries(t), "wg-quick"), args...)
+	for _, k := range secrets {
+		if strings.Contains(r.Stdout+r.Stderr, k) {
+			t.Errorf("wg-quick %s printed a key of the configuration", strings.Join(args, " "))
+		}
+	}
+	return r
 }
 
 // traceLines keeps the "[#] ..." lines.
@@ -77,32 +97,56 @@ func traceLines(s string) []string {
 func TestDryRunMatchesRun(t *testing.T) {
 	testnet.Require(t)
 	refs, others := planConfigs(t)
-	verbs := func(t *testing.T, a *testnet.Host) {
-		dryThenReal(t, a, "up")
+	verbs := func(t *testing.T, a *testnet.Host, env []string) {
+		dryThenRealEnv(t, a, env, "up")
 		// Nothing to change: an empty plan, and a reload that prints
 		// nothing. (Before save, which writes no search domains, as the
 		// reference's.)
-		if r := wgQuick(t, a, "reload", "wg0", "--dry-run"); r.Code != 0 || r.Stdout != "" {
+		if r := quickIn(t, a, env, "reload", "wg0", "--dry-run"); r.Code != 0 || r.Stdout != "" {
 			t.Errorf("reload --dry-run after up: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
-		if r := wgQuick(t, a, "reload", "wg0"); r.Code != 0 || r.Stderr != "" {
+		if r := quickIn(t, a, env, "reload", "wg0"); r.Code != 0 || r.Stderr != "" {
 			t.Errorf("reload after up: exit %d\n%s", r.Code, r.Stderr)
 		}
-		dryThenReal(t, a, "save")
-		dryThenReal(t, a, "down")
-		dryThenReal(t, a, "down") // not a WireGuard interface: the message, status 1
+		dryThenRealEnv(t, a, env, "save")
+		dryThenRealEnv(t, a, env, "down")
+		dryThenRealEnv(t, a, env, "down") // not a WireGuard interface: the message, status 1
 	}
 	for _, c := range refs {
 		t.Run(c, func(t *testing.T) {
 			a, b := refTopology(t)
 			installRefConfs(t, c, a, b)
-			verbs(t, a)
+			verbs(t, a, quickEnv(t))
 		})
 	}
 	for name, conf := range others {
 		t.Run(name, func(t *testing.T) {
 			a := killHost(t, conf, true)
-			verbs(t, a)
+			verbs(t, a, quickEnv(t))
+		})
+	}
+	// IPv6 off in the host's namespace: the IPv6 parts skipped with the
+	// warning, in the plan as in the run.
+	for name, conf := range map[string]string{"ipv6-off-full": hostFull, "ipv6-off-v6-address": hostV6} {
+		t.Run(name, func(t *testing.T) {
+			a := killHost(t, conf, false)
+			disableIPv6(t, a)
+			verbs(t, a, quickEnv(t))
+		})
+	}
+	// The real DNS managers (see dns_test.go), with no stub resolvconf.
+	for _, pkg := range []string{"resolvconf", "openresolv"} {
+		t.Run("dns-"+pkg, func(t *testing.T) {
+			testnet.RequireDeb(t, pkg)
+			h := testnet.NewHost(t, "wgdry-r")
+			withResolvconf(t, h, pkg)
+			h.WriteFile("/etc/wireguard/wg0.conf", []byte(dnsConf(false, "")), 0o600)
+			verbs(t, h, ourEnv(t))
+		})
+	}
+	for _, full := range []bool{false, true} {
+		t.Run(map[bool]string{false: "dns-resolved-split", true: "dns-resolved-full"}[full], func(t *testing.T) {
+			verbs(t, resolvedHost(t, dnsConf(full, "")), ourEnv(t))
 		})
 	}
 }

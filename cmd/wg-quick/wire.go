@@ -17,7 +17,8 @@ const (
 	// whole: every value checked, endpoint names resolved (up).
 	whole reading = iota
 	// quickKeys: wg-quick's keys only, as the reference reads them; the
-	// wg part is neither parsed nor resolved (save).
+	// wg part is neither parsed nor resolved (save; reresolve, which
+	// resolves the names itself).
 	quickKeys
 	// quickKeysLenient: quickKeys, with a malformed SaveConfig or Table
 	// a warning (down must take the interface away whatever the file
@@ -64,7 +65,21 @@ func withSys(e *env, arg string, how reading, o options, verb func(context.Conte
 	})
 	defer closeSys()
 	if o.dryRun {
-		return quick.DryRun(ctx, sys, l, o.verb, quick.DryRunOptions{JSON: o.json, Hooks: o.hooks})
+		return quick.DryRun(ctx, sys, l, o.verb, quick.DryRunOptions{JSON: o.json, Hooks: o.hooks, Resolve: resolveOptions(e)})
 	}
 	return verb(ctx, sys, l)
+}
+
+// envRetries is how many times wg retries a name that does not resolve.
+const envRetries = "WG_ENDPOINT_RESOLUTION_RETRIES"
+
+// resolveOptions are how reresolve (and its dry run) resolves names: a
+// name is tried once unless WG_ENDPOINT_RESOLUTION_RETRIES says otherwise.
+func resolveOptions(e *env) *conf.Options {
+	return &conf.Options{Warn: e.warn, LookupEnv: func(k string) (string, bool) {
+		if v, ok := e.lookupEnv(k); ok || k != envRetries {
+			return v, ok
+		}
+		return "0", true
+	}}
 }

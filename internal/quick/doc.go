@@ -6,9 +6,11 @@
 // carry out the verbs on a Sys, the machine as they see it: its network
 // namespace (Net, netlinkx in production), its WireGuard devices (Devices,
 // wgdev), the userspace device (Userspace), programs (Exec), files, the
-// full tunnel's firewall and sysctl (Firewall), DNS (resolvconf unless
-// Sys.DNS says otherwise). cmd/wg-quick wires the real machine (with
-// internal/osys); the tests use an in-memory one.
+// full tunnel's firewall and sysctl (Firewall), systemd-resolved on the
+// system bus (Resolved), DNS (the host's manager unless Sys.DNS says
+// otherwise). cmd/wg-quick wires the real machine (with internal/osys);
+// the tests use an in-memory one. Reresolve looks up stale peers'
+// endpoints again (internal/reresolve) with the same runner.
 //
 // Every change is an Op: a value that prints as the reference's "[#] ..."
 // line and makes the change. A Step is an Op with its undo and rollback
@@ -25,6 +27,15 @@
 // src_valid_mark of the Firewall. Its rollback deletes the policy rules it
 // added, no others; down deletes the table's rules and the suppress rules
 // but one another full tunnel still needs.
+//
+// What the host cannot do is found before any change, as part of
+// planning (canUp, canReload): a DNS manager when the file names DNS
+// servers (internal/dns: a real resolvconf, run as the reference runs it;
+// else systemd-resolved over D-Bus, a second DNS backend whose Ops print
+// as resolvectl commands; else a refusal), and IPv6 (internal/ipv6: where
+// it is off, the phases skip the file's IPv6 addresses and routes, reading
+// it from their View, up warns once, and an IPv6-only file is refused).
+// Save merges the state into the file (conf.MergeSaved).
 //
 // A per-interface lock (osys.Lock, one per network namespace) lets one run
 // at a time change an interface and lets the next run clean up after one

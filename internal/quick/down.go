@@ -65,13 +65,19 @@ func downPhases(sys *Sys, l *Loaded) (before, after []Phase) {
 
 // cleanupPhases is what down removes, from the system as it is: del_if
 // (in mode delIf), then, each in mode rest, DNS, the guard rules and
-// src_valid_mark.
+// src_valid_mark. DNS settings that are the link's own (systemd-resolved,
+// which forgets a link that is deleted) are unset before del_if.
 func cleanupPhases(sys *Sys, l *Loaded, delIf, rest mode) []Phase {
 	return []Phase{
+		{Name: "unset_dns", Mode: rest, Changes: true, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return unsetDNSSteps(ctx, sys, l, true), nil
+		}},
 		{Name: "del_if", Mode: delIf, Changes: true, Plan: func(ctx context.Context, v *View) ([]Step, error) {
 			return delIfSteps(sys, v, l), nil
 		}},
-		phaseOf("unset_dns", rest, unsetDNSSteps(sys, l)...),
+		{Name: "unset_dns", Mode: rest, Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return unsetDNSSteps(ctx, sys, l, false), nil
+		}},
 		{Name: "remove_firewall", Mode: rest, Plan: func(ctx context.Context, v *View) ([]Step, error) {
 			return removeFirewallSteps(ctx, sys, l.Interface)
 		}},

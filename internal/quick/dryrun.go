@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
+	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/osys"
 )
 
@@ -18,9 +20,13 @@ type DryRunOptions struct {
 	JSON bool
 	// Hooks is reload's --hooks.
 	Hooks bool
+	// Resolve is how reresolve resolves names (conf.ParseEndpoint's
+	// options), and Now the time it judges handshakes by (zero: now).
+	Resolve *conf.Options
+	Now     time.Time
 }
 
-// DryRun plans verb ("up", "down", "save", "reload") for l as the real run
+// DryRun plans verb ("up", "down", "save", "reload", "reresolve") for l as the real run
 // would, from the machine as it is, and changes nothing: it prints the
 // lines the real run would print ("[#] ...", in the same order) on
 // sys.Stdout, or the plan as JSON, and on sys.Stderr what the plan could
@@ -34,6 +40,7 @@ func DryRun(ctx context.Context, sys *Sys, l *Loaded, verb string, o DryRunOptio
 		r.out = io.Discard
 	}
 	msgs := &strings.Builder{}
+	r.msgs = msgs
 	code := dryRunVerb(ctx, sys, r, l, verb, o, msgs)
 	v := r.view
 	if o.JSON {
@@ -46,6 +53,9 @@ func DryRun(ctx context.Context, sys *Sys, l *Loaded, verb string, o DryRunOptio
 		for _, p := range r.plan {
 			if p.step.Note != "" {
 				line := p.step.Op.String()
+				if line == "" && strings.HasPrefix(p.step.Note, "fails: ") {
+					continue // its failure is among the messages
+				}
 				if line == "" {
 					line = "(" + kindOf(p.step.Op) + ")"
 				}
@@ -75,7 +85,8 @@ func dryRunVerb(ctx context.Context, sys *Sys, r *runner, l *Loaded, verb string
 		return 1
 	}
 	record := ""
-	if sys.PeekLock != nil {
+	// reresolve takes no lock (it changes endpoints only, as `wg set`).
+	if sys.PeekLock != nil && verb != "reresolve" {
 		rec, err := sys.PeekLock(l.Interface)
 		var busy *osys.BusyError
 		switch {
@@ -101,8 +112,12 @@ func dryRunVerb(ctx context.Context, sys *Sys, r *runner, l *Loaded, verb string
 	switch verb {
 	case "up":
 		recover()
-		if err := canUp(sys, v, l); err != nil {
+		warning, err := canUp(ctx, sys, v, l)
+		if err != nil {
 			return die(err)
+		}
+		if warning != "" {
+			fmt.Fprintln(msgs, warning)
 		}
 		if err := r.run(ctx, upPhases(sys, l)...); err != nil {
 			return failed(err)
@@ -142,12 +157,22 @@ func dryRunVerb(ctx context.Context, sys *Sys, r *runner, l *Loaded, verb string
 		} else if record != "" {
 			fmt.Fprintf(msgs, "[!] Finishing the interrupted reload of `%s' (%s).\n", l.Interface, record)
 		}
-		if err := canReload(v, l); err != nil {
+		if err := canReload(ctx, sys, v, l); err != nil {
 			return die(err)
 		}
 		if err := r.run(ctx, reloadPhases(sys, l, o.Hooks)...); err != nil {
 			return failed(err)
 		}
+	case "reresolve":
+		if ok, err := v.IsWireGuard(l.Interface); err != nil || !ok {
+			return die(errNotWireGuard(l.Interface))
+		}
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		r.run(ctx, reresolvePhase(sys, l, now, o.Resolve))
+		return r.status
 	default:
 		return die(fmt.Errorf("no dry run for %s", verb))
 	}
@@ -163,7 +188,7 @@ func PlanReload(ctx context.Context, sys *Sys, l *Loaded) ([]Step, *View, error)
 	quiet.Stdout, quiet.Stderr = io.Discard, io.Discard
 	r := newDryRunner(&quiet)
 	r.out = io.Discard
-	if err := canReload(r.view, l); err != nil {
+	if err := canReload(ctx, &quiet, r.view, l); err != nil {
 		return nil, r.view, err
 	}
 	if err := r.run(ctx, reloadPhases(&quiet, l, false)...); err != nil {

@@ -23,7 +23,7 @@ func TestDryRunIsTheTrace(t *testing.T) {
 		"addconf-fails": true, "embedded-fails": true, "kernel-add-fails": true, "fulltunnel-rules-exist-rollback": true,
 		"fulltunnel-postup-fails": true, "fulltunnel-firewall-fails": true, "fulltunnel-firewall-fails-first": true,
 		"fulltunnel-sysctl-read-only": true, "fulltunnel-signal": true, "signal-mid-up": true, "predown-fails": true,
-		"save-write-fails": true, "userspace-socket-taken": true,
+		"save-write-fails": true, "userspace-socket-taken": true, "dns-resolved-rollback": true, "dns-resolved-call-fails": true,
 	}
 	n := 0
 	for _, c := range planCases() {
@@ -144,5 +144,30 @@ func TestDryRunJSONEveryVerb(t *testing.T) {
 	jsontest.Check(t, "wg-quick-plan", f.stdout.Bytes())
 	if !strings.Contains(f.stdout.String(), `"kind": "rule"`) || !strings.Contains(f.stdout.String(), `"kind": "dns"`) {
 		t.Errorf("the reload to a split tunnel plans no rule or DNS change:\n%s", f.stdout.String())
+	}
+
+	// DNS through systemd-resolved, on a host with IPv6 off: the
+	// resolvectl steps, and the warning among the messages.
+	f = newFakeHost()
+	resolvedShim(f)
+	ipv6Off(f)
+	l = loadText(t, fullTunnelConf("DNS = 10.0.0.53, example.com\n", "0.0.0.0/0, ::/0"))
+	for _, v := range []string{"up", "reload", "down"} {
+		f.stdout.Reset()
+		DryRun(context.Background(), f.sys(), l, v, DryRunOptions{JSON: true})
+		jsontest.Check(t, "wg-quick-plan", f.stdout.Bytes())
+		out := f.stdout.String()
+		switch v {
+		case "up":
+			if !strings.Contains(out, `"line": "resolvectl domain wg0 example.com '~.'"`) || !strings.Contains(out, `"backend": "systemd-resolved"`) ||
+				!strings.Contains(out, "[!] IPv6 is disabled on this host") || strings.Contains(out, "ip -6") {
+				t.Errorf("up on resolved, IPv6 off:\n%s", out)
+			}
+			runVerb(t, f, l, "up")
+		case "down":
+			if !strings.Contains(out, `"line": "resolvectl revert wg0"`) {
+				t.Errorf("down on resolved:\n%s", out)
+			}
+		}
 	}
 }

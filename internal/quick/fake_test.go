@@ -3,9 +3,11 @@ package quick
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"os"
 	"regexp"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/osys"
@@ -46,6 +49,10 @@ type fakeHost struct {
 	stderr    bytes.Buffer
 	cancelOn  string // a line of the log; ctx is cancelled when it is logged
 	cancel    context.CancelCauseFunc
+	// symlinks maps a path to its target (EvalSymlinks).
+	symlinks map[string]string
+	// resolved is systemd-resolved on the bus; nil: no bus.
+	resolved *fakeResolved
 	// noRules are families whose policy rules cannot be listed (a
 	// kernel without policy routing).
 	noRules map[int]error
@@ -75,6 +82,7 @@ func newFakeHost() *fakeHost {
 		programs:  map[string]bool{"bash": true, "resolvconf": true},
 		files:     map[string]string{},
 		resolv:    map[string]string{},
+		symlinks:  map[string]string{},
 		failOps:   map[string]error{},
 		listen:    36815,
 		noRules:   map[int]error{},
@@ -102,7 +110,7 @@ func newFakeHost() *fakeHost {
 }
 
 func (f *fakeHost) sys() *Sys {
-	return &Sys{
+	s := &Sys{
 		Net: f, Dev: fakeDevices{f}, Userspace: fakeUserspace{f}, Exec: fakeExec{f}, Files: fakeFiles{f},
 		Firewall: fakeFirewall{f},
 		WriteFile: func(path string, data []byte) error {
@@ -117,6 +125,14 @@ func (f *fakeHost) sys() *Sys {
 		LookupEnv: func(string) (string, bool) { return "", false },
 		Stdin:     strings.NewReader(""), Stdout: &f.stdout, Stderr: &f.stderr,
 	}
+	// The host's DNS manager, found as on the real machine.
+	s.DNS = NewHostDNS(s, func() (ResolvedBus, error) {
+		if f.resolved == nil {
+			return nil, errors.New("dial unix /run/dbus/system_bus_socket: connect: no such file or directory")
+		}
+		return f.resolved, nil
+	})
+	return s
 }
 
 func (f *fakeHost) logf(format string, a ...any) {
@@ -558,6 +574,108 @@ func (x fakeFiles) Stat(name string) (fs.FileInfo, error) {
 }
 
 func (x fakeFiles) Lstat(name string) (fs.FileInfo, error) { return x.Stat(name) }
+
+func (x fakeFiles) EvalSymlinks(name string) (string, error) {
+	if t, ok := x.f.symlinks[name]; ok {
+		return t, nil
+	}
+	return name, nil
+}
+
+// fakeResolved is systemd-resolved on the bus: the links' settings, by
+// interface index, and a log of the calls. It does not forget a link
+// that is deleted (the real one does), so that a test sees a revert
+// that did not happen.
+type fakeResolved struct {
+	f       *fakeHost
+	running bool
+	links   map[int]*resolvedLink
+}
+
+type resolvedLink struct {
+	dns          []netip.Addr
+	domains      []dns.Domain
+	defaultRoute string
+}
+
+func newFakeResolved(f *fakeHost) *fakeResolved {
+	return &fakeResolved{f: f, running: true, links: map[int]*resolvedLink{}}
+}
+
+func (r *fakeResolved) Running(context.Context) (bool, error) { return r.running, nil }
+
+// call logs a call and finds (or makes) the link's settings.
+func (r *fakeResolved) call(ifindex int, method, args string) (*resolvedLink, error) {
+	r.f.logf("resolved %s %d %s", method, ifindex, args)
+	if err := r.f.failOps["resolved "+method]; err != nil {
+		return nil, err
+	}
+	if _, found, _ := r.f.LinkByIndex(ifindex); !found {
+		return nil, fmt.Errorf("systemd-resolved: %s: Link %d not known", method, ifindex)
+	}
+	l := r.links[ifindex]
+	if l == nil {
+		l = &resolvedLink{}
+		r.links[ifindex] = l
+	}
+	return l, nil
+}
+
+func (r *fakeResolved) SetLinkDNS(_ context.Context, i int, s []netip.Addr) error {
+	l, err := r.call(i, "SetLinkDNS", fmt.Sprint(s))
+	if err == nil {
+		l.dns = slices.Clone(s)
+	}
+	return err
+}
+
+func (r *fakeResolved) SetLinkDomains(_ context.Context, i int, d []dns.Domain) error {
+	l, err := r.call(i, "SetLinkDomains", fmt.Sprint(d))
+	if err == nil {
+		l.domains = slices.Clone(d)
+	}
+	return err
+}
+
+func (r *fakeResolved) SetLinkDefaultRoute(_ context.Context, i int, on bool) error {
+	l, err := r.call(i, "SetLinkDefaultRoute", fmt.Sprint(on))
+	if err == nil {
+		l.defaultRoute = fmt.Sprint(on)
+	}
+	return err
+}
+
+func (r *fakeResolved) RevertLink(_ context.Context, i int) error {
+	_, err := r.call(i, "RevertLink", "")
+	if err == nil {
+		delete(r.links, i)
+	}
+	return err
+}
+
+func (r *fakeResolved) LinkDNS(_ context.Context, i int) ([]netip.Addr, error) {
+	if l := r.links[i]; l != nil {
+		return slices.Clone(l.dns), nil
+	}
+	return nil, nil
+}
+
+func (r *fakeResolved) LinkDomains(_ context.Context, i int) ([]dns.Domain, error) {
+	if l := r.links[i]; l != nil {
+		return slices.Clone(l.domains), nil
+	}
+	return nil, nil
+}
+
+// state lists the links' settings, by index.
+func (r *fakeResolved) state() string {
+	var b strings.Builder
+	for _, i := range slices.Sorted(maps.Keys(r.links)) {
+		l := r.links[i]
+		fmt.Fprintf(&b, "resolved link %d: dns %v domains %v default-route %q\n", i, l.dns, l.domains, l.defaultRoute)
+	}
+	return b.String()
+}
 
 // fakeFirewall keeps guard rules as keys with the reference's payloads, and
 // src_valid_mark with its record, as internal/firewall does.

@@ -390,7 +390,7 @@ func leftoverSteps(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, e
 	}
 	if len(i.DNS) > 0 {
 		if servers, _, _ := v.DNS(ctx, iface); len(servers) > 0 {
-			steps = append(steps, unsetDNSSteps(sys, l)...)
+			steps = append(steps, unsetDNSSteps(ctx, sys, l, false)...)
 		}
 	}
 	fw, ferr := removeFirewallSteps(ctx, sys, iface)

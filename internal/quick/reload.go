@@ -41,7 +41,7 @@ func Reload(ctx context.Context, sys *Sys, l *Loaded, hooks bool) int {
 			recoverInterrupted(ctx, sys, r, l, lock.Recovered)
 		}
 	}
-	if err := canReload(NewView(sys), l); err != nil {
+	if err := canReload(ctx, sys, NewView(sys), l); err != nil {
 		return die(sys, err)
 	}
 	r.changing = func() error { return lock.Changing("reload") }
@@ -59,8 +59,11 @@ func Reload(ctx context.Context, sys *Sys, l *Loaded, hooks bool) int {
 }
 
 // canReload: the interface is up (a WireGuard interface of that name
-// exists), and the file's Table, if a name, is known where needed.
-func canReload(v *View, l *Loaded) error {
+// exists), the file's Table, if a name, is known where needed, the file is
+// not all IPv6 where the host has IPv6 off (reload skips the IPv6 parts
+// of one that is not, as up did, without a word), and its DNS servers
+// have a DNS manager to go to.
+func canReload(ctx context.Context, sys *Sys, v *View, l *Loaded) error {
 	ok, err := v.IsWireGuard(l.Interface)
 	if err == nil && ok {
 		_, ok, err = v.Link(l.Interface)
@@ -71,7 +74,13 @@ func canReload(v *View, l *Loaded) error {
 	if !ok {
 		return fmt.Errorf("`%s' is not up: bring it up with `wg-quick up %s'", l.Interface, l.Interface)
 	}
-	return tableNeeded(l)
+	if err := tableNeeded(l); err != nil {
+		return err
+	}
+	if _, err := ipv6Skip(sys, v, l); err != nil {
+		return err
+	}
+	return checkDNS(sys, l)
 }
 
 func reloadPhases(sys *Sys, l *Loaded, hooks bool) []Phase {
@@ -132,8 +141,9 @@ func reloadPhasesOf(sys *Sys, l *Loaded, hooks, finishing bool) []Phase {
 }
 
 // fileDefaults are the /0s of the file's allowed IPs in add_route's order
-// (::/0 first), when the file is a full tunnel.
-func fileDefaults(l *Loaded) []netip.Prefix {
+// (::/0 first, unless the host has IPv6 off), when the file is a full
+// tunnel.
+func fileDefaults(v *View, l *Loaded) []netip.Prefix {
 	c := &l.File.Config
 	if !isFullTunnel(c) {
 		return nil
@@ -142,7 +152,7 @@ func fileDefaults(l *Loaded) []netip.Prefix {
 	for _, fam := range []int{unix.AF_INET6, unix.AF_INET} {
 		for k := range c.Peers {
 			if slices.ContainsFunc(c.Peers[k].AllowedIPs, func(a conf.AllowedIP) bool {
-				return !a.Remove && a.Prefix.Bits() == 0 && famOf(a.Prefix) == fam
+				return !a.Remove && a.Prefix.Bits() == 0 && famOf(a.Prefix) == fam && !v.skipped(a.Prefix)
 			}) {
 				if fam == unix.AF_INET6 {
 					out = append(out, netip.PrefixFrom(netip.IPv6Unspecified(), 0))
@@ -193,7 +203,7 @@ func tunnelOffSteps(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, 
 		return nil, deviceFailure(err)
 	}
 	mark := dev.FwMark
-	want := fileDefaults(l)
+	want := fileDefaults(v, l)
 	var wantFams []int
 	for _, p := range want {
 		wantFams = append(wantFams, famOf(p))
@@ -313,7 +323,7 @@ func routeDeleteStep(sys *Sys, iface string, p netip.Prefix, table string, id ui
 // in the table, src_valid_mark, the guard rules (again when the addresses
 // changed).
 func tunnelOnSteps(ctx context.Context, sys *Sys, v *View, l *Loaded, n int, rs *reloadState) ([]Step, error) {
-	want := fileDefaults(l)
+	want := fileDefaults(v, l)
 	if n >= len(want) {
 		return nil, nil
 	}
@@ -322,7 +332,7 @@ func tunnelOnSteps(ctx context.Context, sys *Sys, v *View, l *Loaded, n int, rs 
 	if err != nil {
 		return nil, deviceFailure(err)
 	}
-	if !slices.Contains(devicePrefixes(dev), p) {
+	if !slices.Contains(devicePrefixes(v, dev), p) {
 		return nil, nil
 	}
 	if dev.FwMark == 0 {
@@ -428,7 +438,7 @@ func deviceSteps(sys *Sys, v *View, l *Loaded) ([]Step, error) {
 	wantMark := uint32(0)
 	if m := fc.Interface.FwMark; m != nil {
 		wantMark = *m
-	} else if len(fileDefaults(l)) > 0 && dev.FwMark != 0 && hasRulesOf(v, dev.FwMark) && tunnelMark(sys, v, l, dev.FwMark) == dev.FwMark {
+	} else if len(fileDefaults(v, l)) > 0 && dev.FwMark != 0 && hasRulesOf(v, dev.FwMark) && tunnelMark(sys, v, l, dev.FwMark) == dev.FwMark {
 		wantMark = dev.FwMark
 	}
 	if wantMark != dev.FwMark {
@@ -617,7 +627,12 @@ func addressChanges(sys *Sys, v *View, l *Loaded) ([]Step, error) {
 	if err != nil {
 		return nil, fail(1, "%s: reading the addresses of `%s': %v", sys.Prog, iface, err)
 	}
-	want := l.File.Config.Interface.Addresses
+	var want []conf.Address
+	for _, a := range l.File.Config.Interface.Addresses {
+		if !v.skipped(a.Prefix) {
+			want = append(want, a)
+		}
+	}
 	var steps []Step
 	for _, p := range cur {
 		if p.Addr().IsLinkLocalUnicast() || slices.ContainsFunc(want, func(a conf.Address) bool { return a.Prefix == p }) {
@@ -672,36 +687,52 @@ func mtuChange(sys *Sys, v *View, l *Loaded) ([]Step, error) {
 }
 
 // dnsChange sets the file's nameservers and search domains where the
-// interface has others, or takes them away where the file has none.
+// interface has others, or takes them away where the file has none. A
+// backend whose settings are the link's own (systemd-resolved: Set
+// changes only what it names) has them unset first, so that what is left
+// is what a fresh up makes.
 func dnsChange(ctx context.Context, sys *Sys, v *View, l *Loaded) ([]Step, error) {
 	iface := l.Interface
-	i := &l.File.Config.Interface
+	d := sys.dns()
+	want := dnsOf(l)
 	curServers, curSearch, has := v.DNS(ctx, iface)
-	var wantServers []string
-	for _, d := range i.DNS {
-		wantServers = append(wantServers, conf.FormatAddr(d))
-	}
-	back := func() *Undo {
-		if !has {
-			return undoWith(rankSetBack, sys.dns().Unset(iface))
+	wantServers, wantSearch := d.Want(want)
+	var ops []Op
+	switch {
+	case len(want.Servers) == 0 && has:
+		ops = d.Unset(iface)
+	case len(want.Servers) == 0:
+		return nil, nil
+	case has && slices.Equal(curServers, wantServers) && slices.Equal(curSearch, wantSearch):
+		return nil, nil
+	default:
+		if has && d.OnLink() {
+			ops = d.Unset(iface)
 		}
-		var addrs []netip.Addr
+		ops = append(ops, d.Set(iface, want)...)
+	}
+	// The undo sets back what the interface had (or nothing).
+	back := d.Unset(iface)
+	if has {
+		cur := DNSSettings{Search: curSearch, FullTunnel: slices.Contains(curSearch, "~.")}
 		for _, s := range curServers {
 			if a, err := netip.ParseAddr(s); err == nil {
-				addrs = append(addrs, a)
+				cur.Servers = append(cur.Servers, a)
 			}
 		}
-		return undoWith(rankSetBack, sys.dns().Set(iface, addrs, curSearch))
+		if !d.OnLink() {
+			back = nil
+		}
+		back = append(back, d.Set(iface, cur)...)
 	}
-	switch {
-	case len(wantServers) == 0 && has:
-		return []Step{{Op: sys.dns().Unset(iface), Undo: back()}}, nil
-	case len(wantServers) == 0:
-		return nil, nil
-	case has && slices.Equal(curServers, wantServers) && slices.Equal(curSearch, i.DNSSearch):
-		return nil, nil
+	steps := make([]Step, len(ops))
+	for k, op := range ops {
+		steps[k] = Step{Op: op}
 	}
-	return []Step{{Op: sys.dns().Set(iface, i.DNS, i.DNSSearch), Undo: back()}}, nil
+	if len(steps) > 0 {
+		steps[0].Undo = undoWith(rankSetBack, back...)
+	}
+	return steps, nil
 }
 
 // routeChanges bring the routes through the interface to what a fresh up
@@ -740,11 +771,11 @@ func routeChanges(sys *Sys, v *View, l *Loaded) ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range devicePrefixes(dev) {
+		for _, p := range devicePrefixes(v, dev) {
 			wanted = append(wanted, want{p, id, i.Table})
 		}
 	default:
-		for _, p := range devicePrefixes(dev) {
+		for _, p := range devicePrefixes(v, dev) {
 			if p.Bits() == 0 {
 				continue
 			}

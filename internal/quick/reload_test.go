@@ -30,8 +30,27 @@ func (f *fakeHost) deviceState() string {
 // TestReloadFake (issue 14): from each file's up, reload to each other
 // file: the dry run's plan is the reload's trace; the reload leaves the
 // machine as a fresh up of the new file does; a second reload prints
-// nothing and succeeds.
+// nothing and succeeds. On a host with resolvconf, one with
+// systemd-resolved (DNS as the link's settings, read back from it), and
+// one with IPv6 off (the IPv6 parts skipped).
 func TestReloadFake(t *testing.T) {
+	hosts := []struct {
+		name  string
+		setup func(f *fakeHost)
+	}{{"resolvconf", nil}, {"resolved", resolvedShim}, {"ipv6-off", ipv6Off}}
+	for _, h := range hosts {
+		t.Run(h.name, func(t *testing.T) { reloadMatrix(t, h.setup) })
+	}
+}
+
+func reloadMatrix(t *testing.T, setup func(f *fakeHost)) {
+	newHost := func() *fakeHost {
+		f := newFakeHost()
+		if setup != nil {
+			setup(f)
+		}
+		return f
+	}
 	third := "\n[Peer]\nPublicKey = " + keyCPub + "\nAllowedIPs = 10.0.0.3/32, 10.9.0.0/16\n"
 	files := map[string]string{
 		"base":        reloadConf("DNS = 10.0.0.53\n", "10.0.0.2/32, 192.168.1.0/24", ""),
@@ -39,6 +58,7 @@ func TestReloadFake(t *testing.T) {
 		"address":     reloadConf("Address = 10.1.0.1/24, fd00::1/64\nDNS = 10.0.0.53\n", "10.0.0.2/32, 192.168.1.0/24", ""),
 		"route":       reloadConf("DNS = 10.0.0.53\n", "10.0.0.2/32, 192.168.2.0/24, 172.16.0.0/12", ""),
 		"dns":         reloadConf("DNS = 10.0.0.54, 10.0.0.55, example.test\n", "10.0.0.2/32, 192.168.1.0/24", ""),
+		"full-dns":    reloadConf("DNS = 10.0.0.54, example.test\n", "0.0.0.0/0, ::/0", ""),
 		"no-dns":      reloadConf("", "10.0.0.2/32, 192.168.1.0/24", ""),
 		"full":        reloadConf("DNS = 10.0.0.53\n", "0.0.0.0/0, ::/0", ""),
 		"full4":       reloadConf("DNS = 10.0.0.53\n", "0.0.0.0/0", ""),
@@ -48,7 +68,7 @@ func TestReloadFake(t *testing.T) {
 		"fwmark":      reloadConf("FwMark = 0x99\n", "10.0.0.2/32, 192.168.1.0/24", ""),
 		"full-fwmark": reloadConf("FwMark = 0x99\n", "0.0.0.0/0", ""),
 	}
-	names := []string{"base", "peer-added", "address", "route", "dns", "no-dns", "full", "full4", "table", "table-off", "mtu-port", "fwmark", "full-fwmark"}
+	names := []string{"base", "peer-added", "address", "route", "dns", "full-dns", "no-dns", "full", "full4", "table", "table-off", "mtu-port", "fwmark", "full-fwmark"}
 	for _, from := range names {
 		for _, to := range names {
 			if from == to && from != "base" {
@@ -56,11 +76,11 @@ func TestReloadFake(t *testing.T) {
 			}
 			t.Run(from+"-to-"+to, func(t *testing.T) {
 				// What a fresh up of the new file leaves.
-				fresh := newFakeHost()
+				fresh := newHost()
 				if code := Up(context.Background(), fresh.sys(), loadText(t, files[to])); code != 0 {
 					t.Fatalf("fresh up: %d\n%s", code, fresh.stderr.String())
 				}
-				f := newFakeHost()
+				f := newHost()
 				if code := Up(context.Background(), f.sys(), loadText(t, files[from])); code != 0 {
 					t.Fatalf("up: %d\n%s", code, f.stderr.String())
 				}

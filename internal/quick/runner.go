@@ -25,7 +25,10 @@ import (
 type runner struct {
 	sys *Sys
 	out io.Writer // where lines go: stderr, or stdout for a dry run
-	dry bool
+	// msgs, if not nil, is where the failures a carry-on phase passes
+	// over are reported (a dry run's messages), else stderr.
+	msgs io.Writer
+	dry  bool
 	// view is the dry run's View, or the last live one.
 	view  *View
 	undos []registered
@@ -134,7 +137,11 @@ func (r *runner) phase(ctx context.Context, p Phase) error {
 
 // passOver reports a failure a carry-on phase goes past.
 func (r *runner) passOver(m mode, err error) {
-	report(r.sys.Stderr, err)
+	if r.msgs != nil {
+		report(r.msgs, err)
+	} else {
+		report(r.sys.Stderr, err)
+	}
 	if m == carryOn && r.status == 0 {
 		r.status = 1
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/ipv6"
 	"github.com/gowg/wgtools/internal/osys"
 )
 
@@ -27,8 +28,9 @@ func Save(ctx context.Context, sys *Sys, l *Loaded) int {
 	return 0
 }
 
-// saveOp is save_config: "[#] wg showconf IF", then the file rewritten
-// atomically with mode 0600 from what the interface has.
+// saveOp is save_config: "[#] wg showconf IF", then what the interface
+// has merged into the file (conf.MergeSaved: its comments and layout
+// kept), written atomically with mode 0600.
 type saveOp struct {
 	sys *Sys
 	l   *Loaded
@@ -44,10 +46,13 @@ func (o saveOp) Fields() map[string]any {
 	return map[string]any{"path": o.l.Path, "interface": o.l.Interface}
 }
 
-// savedConfig builds what save_config writes: the interface's addresses
-// (as `ip -brief address` lists them), its resolvconf nameservers, its MTU
-// when the file sets one, the file's Table, SaveConfig and hooks (hooks
-// verbatim, %i unexpanded), then the device as `wg showconf` prints it.
+// savedConfig builds the state save_config writes: the interface's
+// addresses (as `ip -brief address` lists them, and the file's IPv6 ones
+// where the host has IPv6 off: up skipped them, they are not removed), its
+// nameservers (read back from the DNS manager, else the file's) and the
+// file's search domains, its MTU when the file sets one, the file's Table,
+// SaveConfig and hooks (hooks verbatim, %i unexpanded), then the device as
+// `wg showconf` prints it.
 func savedConfig(ctx context.Context, sys *Sys, l *Loaded) (*conf.Config, error) {
 	fi := &l.File.Config.Interface
 	var out conf.Config
@@ -57,14 +62,26 @@ func savedConfig(ctx context.Context, sys *Sys, l *Loaded) (*conf.Config, error)
 	for _, p := range addrs {
 		i.Addresses = append(i.Addresses, conf.Address{Raw: conf.FormatPrefix(p), Prefix: p})
 	}
+	if ipv6.Probe(sys.Files).Disabled {
+		for _, a := range fi.Addresses {
+			if a.Is6() {
+				i.Addresses = append(i.Addresses, a)
+			}
+		}
+	}
+	// The servers read back; the file's when none can be (the reference
+	// then loses them). Search domains cannot be told from what a
+	// manager adds (resolved's "~."): the file's.
 	servers, _, _ := sys.dns().Get(ctx, l.Interface)
 	for _, d := range servers {
 		if a, err := netip.ParseAddr(d); err == nil {
 			i.DNS = append(i.DNS, a)
-		} else {
-			i.DNSSearch = append(i.DNSSearch, d)
 		}
 	}
+	if len(i.DNS) == 0 {
+		i.DNS = fi.DNS
+	}
+	i.DNSSearch = fi.DNSSearch
 	if fi.MTU != nil {
 		if link, ok, err := sys.Net.LinkByName(l.Interface); err == nil && ok {
 			m := link.MTU
@@ -85,13 +102,22 @@ func savedConfig(ctx context.Context, sys *Sys, l *Loaded) (*conf.Config, error)
 	return &out, nil
 }
 
-// saveConfig is save_config: the file rewritten atomically with mode 0600.
+// saveConfig is save_config, keeping the file: the state merged into the
+// file as it is now (conf.MergeSaved; the reference's layout if it cannot
+// be read), written atomically with mode 0600.
 func saveConfig(ctx context.Context, sys *Sys, l *Loaded) error {
 	cfg, err := savedConfig(ctx, sys, l)
 	if err != nil {
 		return err
 	}
-	text := []byte(cfg.FormatSaved())
+	var text []byte
+	if data, err := sys.Files.ReadFile(l.Path); err == nil {
+		text, _ = conf.MergeSaved(l.Path, data, cfg)
+		clear(data)
+	}
+	if text == nil {
+		text = []byte(cfg.FormatSaved())
+	}
 	cfg.Wipe()
 	defer clear(text)
 	write := sys.WriteFile

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/osys"
@@ -97,6 +98,16 @@ type Files interface {
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (fs.FileInfo, error)
 	Lstat(name string) (fs.FileInfo, error)
+	EvalSymlinks(name string) (string, error)
+}
+
+// ResolvedBus is systemd-resolved on the system bus; *dns.Bus is the real
+// one.
+type ResolvedBus interface {
+	dns.Resolve1
+	// Running reports whether resolved is on the bus (or the bus can
+	// start it).
+	Running(ctx context.Context) (bool, error)
 }
 
 // Sys is the machine as up, down and save see it.
@@ -107,8 +118,8 @@ type Sys struct {
 	Exec      Exec
 	Files     Files
 	Firewall  Firewall
-	// DNS is where nameservers go; nil means resolvconf, as the
-	// reference.
+	// DNS is where nameservers go (HostDNS on the real machine); nil
+	// means resolvconf, as the reference.
 	DNS DNS
 	// WriteFile writes a file atomically (save); nil means osys.WriteAtomic.
 	WriteFile func(path string, data []byte) error

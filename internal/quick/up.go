@@ -31,8 +31,12 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 	if lock != nil && lock.Recovered != "" {
 		recoverInterrupted(ctx, sys, r, l, lock.Recovered)
 	}
-	if err := canUp(sys, NewView(sys), l); err != nil {
+	warning, err := canUp(ctx, sys, NewView(sys), l)
+	if err != nil {
 		return die(sys, err)
+	}
+	if warning != "" {
+		fmt.Fprintln(sys.Stderr, warning)
 	}
 	r.changing = func() error { return lock.Changing("up") }
 	if err := r.run(ctx, upPhases(sys, l)...); err != nil {
@@ -49,14 +53,23 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 }
 
 // canUp is what up checks before it changes anything: the interface does
-// not exist yet, and a Table name rt_tables does not know is not needed.
-func canUp(sys *Sys, v *View, l *Loaded) error {
+// not exist yet, a Table name rt_tables does not know is not needed, the
+// file is not all IPv6 where the host has IPv6 off (else the warning that
+// names what is skipped), and the file's DNS servers have a DNS manager
+// to go to.
+func canUp(ctx context.Context, sys *Sys, v *View, l *Loaded) (warning string, err error) {
 	if _, exists, err := v.Link(l.Interface); err != nil {
-		return fmt.Errorf("cannot read links: %v", err)
+		return "", fmt.Errorf("cannot read links: %v", err)
 	} else if exists {
-		return fmt.Errorf("`%s' already exists", l.Interface)
+		return "", fmt.Errorf("`%s' already exists", l.Interface)
 	}
-	return tableNeeded(l)
+	if err := tableNeeded(l); err != nil {
+		return "", err
+	}
+	if warning, err = ipv6Skip(sys, v, l); err != nil {
+		return "", err
+	}
+	return warning, checkDNS(sys, l)
 }
 
 // tableNeeded refuses, before anything changes, a Table name rt_tables
@@ -103,11 +116,15 @@ func upPhases(sys *Sys, l *Loaded) []Phase {
 		}},
 		phaseOf("PreUp", stop, hookSteps(sys, l, "PreUp", i.PreUp)...),
 		phaseOf("set_config", stop, setConfigStep(sys, l)),
-		phaseOf("addresses", stop, addressSteps(sys, l)...),
+		{Name: "addresses", Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return addressSteps(sys, v, l), nil
+		}},
 		{Name: "set_mtu_up", Plan: func(ctx context.Context, v *View) ([]Step, error) {
 			return mtuUpSteps(sys, v, l)
 		}},
-		phaseOf("set_dns", stop, dnsSteps(sys, l)...),
+		{Name: "set_dns", Plan: func(ctx context.Context, v *View) ([]Step, error) {
+			return dnsSteps(ctx, sys, l), nil
+		}},
 		{Name: "routes", Plan: func(ctx context.Context, v *View) ([]Step, error) {
 			return routeSteps(sys, v, l, false)
 		}},
@@ -187,10 +204,14 @@ func setConfigStep(sys *Sys, l *Loaded) Step {
 	}}
 }
 
-// addressSteps is add_addr for each Address, in file order.
-func addressSteps(sys *Sys, l *Loaded) []Step {
+// addressSteps is add_addr for each Address, in file order (but IPv6
+// ones where the host has IPv6 off).
+func addressSteps(sys *Sys, v *View, l *Loaded) []Step {
 	var steps []Step
 	for _, a := range l.File.Config.Interface.Addresses {
+		if v.skipped(a.Prefix) {
+			continue
+		}
 		steps = append(steps, Step{Op: netOp{sys.Net, netlinkx.AddrAddOf(l.Interface, a)}})
 	}
 	return steps
@@ -220,11 +241,12 @@ func mtuUpSteps(sys *Sys, v *View, l *Loaded) ([]Step, error) {
 	return []Step{s}, nil
 }
 
-// devicePrefixes are the device's allowed IPs, in add_route's order.
-func devicePrefixes(dev *conf.Device) []netip.Prefix {
+// devicePrefixes are the device's allowed IPs, in add_route's order (but
+// IPv6 ones where the host has IPv6 off: their routes are skipped).
+func devicePrefixes(v *View, dev *conf.Device) []netip.Prefix {
 	var prefixes []netip.Prefix
 	for _, text := range allowedIPs(dev) {
-		if p, err := netip.ParsePrefix(text); err == nil {
+		if p, err := netip.ParsePrefix(text); err == nil && !v.skipped(p) {
 			prefixes = append(prefixes, p)
 		}
 	}
@@ -248,7 +270,7 @@ func routeSteps(sys *Sys, v *View, l *Loaded, undo bool) ([]Step, error) {
 		return nil, deviceFailure(err)
 	}
 	auto := autoTable(i.Table)
-	prefixes := devicePrefixes(dev)
+	prefixes := devicePrefixes(v, dev)
 	var steps []Step
 	add := func(op netlinkx.RouteAdd) {
 		s := Step{Op: netOp{sys.Net, op}}
@@ -300,7 +322,8 @@ func routeSteps(sys *Sys, v *View, l *Loaded, undo bool) ([]Step, error) {
 }
 
 // defaultPhase is add_default for the n-th /0 of the device's allowed IPs
-// (in add_route's order: ::/0 before 0.0.0.0/0), when Table is auto.
+// (in add_route's order: ::/0 before 0.0.0.0/0), when Table is auto; ::/0
+// is skipped where the host has IPv6 off.
 func defaultPhase(sys *Sys, l *Loaded, n int, undo bool) Phase {
 	return Phase{Name: "add_default", Plan: func(ctx context.Context, v *View) ([]Step, error) {
 		if !autoTable(l.File.Config.Interface.Table) {
@@ -314,7 +337,7 @@ func defaultPhase(sys *Sys, l *Loaded, n int, undo bool) Phase {
 		// equal lengths in reverse byte order).
 		var defaults []netip.Prefix
 		for _, six := range []bool{true, false} {
-			if hasDefault(dev, six) {
+			if hasDefault(dev, six) && !(six && v.IPv6().Disabled) {
 				if six {
 					defaults = append(defaults, netip.PrefixFrom(netip.IPv6Unspecified(), 0))
 				} else {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/firewall"
+	"github.com/gowg/wgtools/internal/ipv6"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -43,6 +44,7 @@ type View struct {
 	ifacesOK  bool
 	dns       map[string]*dnsRecord // set in the simulation
 	svm       string                // src_valid_mark as the simulation set it, "" if untouched
+	ipv6      *ipv6.Status          // the host's IPv6, once read (see IPv6)
 	// fw is, per interface, the families of its guard rules as the
 	// simulation left them (planners note it as they plan, since the
 	// firewall's Ops do not say what they do).
