@@ -278,12 +278,16 @@ func TestCompletionWG(t *testing.T) {
 
 // TestCompletionWGQuick drives wg-quick's completion function.
 func TestCompletionWGQuick(t *testing.T) {
-	verbs, _ := quickHelp(t)
+	verbs := tableVerbs(t) // --help's and ours (doctor, reresolve)
 	for _, c := range setup(t, "completion/wg-quick.bash-completion", "_wgtools_wg_quick") {
 		t.Run(variant(c), func(t *testing.T) {
 			c.t = t
-			// doctor has a usage line of its own (it takes options).
-			c.check("wg-quick ", append(slices.Clone(verbs), "doctor", "help")...)
+			c.check("wg-quick ", append(slices.Clone(verbs), "help")...)
+			c.check("wg-quick r", "reresolve")
+			c.check("wg-quick reresolve ./", "./a.conf", "./wg9.conf", "./keys")
+			c.check("wg-quick reresolve ./w", "./wg9.conf")
+			c.check("wg-quick reresolve wg0 ")
+			c.check("wg-quick reresolve -")
 			c.check("wg-quick doctor -", "--json", "--to", "--watch")
 			c.check("wg-quick doctor --watch ")
 			c.check("wg-quick doctor --json ./", "./a.conf", "./wg9.conf", "./keys")
@@ -301,10 +305,10 @@ func TestCompletionWGQuick(t *testing.T) {
 	}
 }
 
-// TestCompletionConfigNames: `wg-quick up` and `strip` offer the names of
-// /etc/wireguard/NAME.conf (valid interface names only). Runs in a test
-// host whose /etc/wireguard is its own tmpfs, so the machine's is never
-// read or written.
+// TestCompletionConfigNames: `wg-quick up`, `strip`, `doctor` and
+// `reresolve` offer the names of /etc/wireguard/NAME.conf (valid interface
+// names only). Runs in a test host whose /etc/wireguard is its own tmpfs,
+// so the machine's is never read or written.
 func TestCompletionConfigNames(t *testing.T) {
 	testnet.Require(t)
 	if !isDir("/etc/wireguard") {
@@ -334,6 +338,8 @@ func TestCompletionConfigNames(t *testing.T) {
 				return r.Stdout + r.Stderr, nil
 			}
 			c.check("wg-quick up ", "wg0", "office")
+			c.check("wg-quick reresolve ", "wg0", "office")
+			c.check("wg-quick doctor ", "wg0", "office")
 			c.check("wg-quick strip o", "office")
 			c.check("wg-quick up this")
 			c.check("wg-quick down ", "wg0", "wgvpn1")

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/quick"
@@ -220,7 +221,24 @@ func readSysctls(s *State, root string) {
 	}
 }
 
+// readDNS reads where up would have put the file's DNS: systemd-resolved's
+// link over D-Bus where it is the manager; else resolvconf's record,
+// resolved's state file and /etc/resolv.conf.
 func readDNS(ctx context.Context, s *State, sys *quick.Sys) {
+	m := quick.DNSManager(ctx, sys)
+	s.DNS.Manager, s.DNS.Missing = m.Kind, m.Missing
+	if m.Kind == dns.Resolved {
+		s.DNS.Sources = append(s.DNS.Sources, "systemd-resolved's link "+s.Iface)
+		held, err := quick.ResolvedLink(ctx, sys, s.Link.Index)
+		if err != nil {
+			s.NotChecked = append(s.NotChecked, NotChecked{"DNS in systemd-resolved", err.Error()})
+			s.DNS.Sources = nil
+			return
+		}
+		s.DNS.Resolved = &held
+		s.DNS.Servers = slices.Clone(held.Servers)
+		return
+	}
 	s.DNS.Record = quick.ResolvconfName(sys, s.Iface)
 	add := func(list []string) {
 		for _, v := range list {

@@ -110,8 +110,7 @@ func dnsSteps(sys *Sys, l *Loaded, m dns.Manager) []Step {
 // resolvedSteps sets the link's DNS in systemd-resolved; the first step
 // registers the revert.
 func resolvedSteps(sys *Sys, l *Loaded) []Step {
-	i := &l.File.Config.Interface
-	ops := dns.Plan(l.Interface, dns.Settings{Servers: i.DNS, Search: i.DNSSearch, FullTunnel: isFullTunnel(&l.File.Config)})
+	ops := resolvedPlan(l.Interface, &l.File.Config)
 	steps := make([]Step, len(ops))
 	for n, op := range ops {
 		steps[n] = resolvedStep(sys, l.Interface, op)
@@ -121,6 +120,12 @@ func resolvedSteps(sys *Sys, l *Loaded) []Step {
 		steps[0].Undo = &Undo{Rank: rankDNS, Line: revert.Line, Do: revert.Do}
 	}
 	return steps
+}
+
+// resolvedPlan is the file's DNS as changes to systemd-resolved.
+func resolvedPlan(iface string, c *conf.Config) []dns.Op {
+	i := &c.Interface
+	return dns.Plan(iface, dns.Settings{Servers: i.DNS, Search: i.DNSSearch, FullTunnel: isFullTunnel(c)})
 }
 
 func resolvedStep(sys *Sys, iface string, op dns.Op) Step {
@@ -176,12 +181,12 @@ func savedDNS(ctx context.Context, sys *Sys, iface string) []string {
 		if err != nil || !ok || berr != nil {
 			return nil
 		}
-		servers, err := bus.LinkDNS(ctx, link.Index)
+		held, err := bus.Link(ctx, link.Index)
 		if err != nil {
 			return nil
 		}
 		var list []string
-		for _, a := range servers {
+		for _, a := range held.Servers {
 			list = append(list, conf.FormatAddr(a))
 		}
 		return list

@@ -599,16 +599,16 @@ func (r *fakeResolved) SetLinkDefaultRoute(_ context.Context, i int, on bool) er
 
 func (r *fakeResolved) RevertLink(_ context.Context, i int) error { return r.call(i, "RevertLink", "") }
 
-func (r *fakeResolved) LinkDNS(_ context.Context, i int) ([]netip.Addr, error) {
-	var out []netip.Addr
+func (r *fakeResolved) Link(_ context.Context, i int) (dns.Link, error) {
+	var l dns.Link
 	if s, ok := r.links[i]; ok {
 		_, list, _ := strings.Cut(s, "SetLinkDNS [")
 		list, _, _ = strings.Cut(list, "]")
 		for _, w := range strings.Fields(list) {
-			out = append(out, netip.MustParseAddr(w))
+			l.Servers = append(l.Servers, netip.MustParseAddr(w))
 		}
 	}
-	return out, nil
+	return l, nil
 }
 
 // fakeFirewall keeps guard rules as keys with the reference's payloads, and

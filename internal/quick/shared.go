@@ -24,3 +24,20 @@ func DNSInput(i *conf.Interface) string { return dns.ResolvconfInput(i.DNS, i.DN
 // SavedDNS lists the nameservers of iface's resolvconf record as save
 // reads them (`resolvconf -l NAME`, else resolvconf's state file).
 func SavedDNS(ctx context.Context, sys *Sys, iface string) []string { return savedDNS(ctx, sys, iface) }
+
+// DNSManager is the DNS manager up would use on this host (dns.Detect).
+func DNSManager(ctx context.Context, sys *Sys) dns.Manager { return dnsManager(ctx, sys) }
+
+// ResolvedPlan is what up sets in systemd-resolved for the file's DNS:
+// the operations whose resolvectl commands up prints.
+func ResolvedPlan(iface string, c *conf.Config) []dns.Op { return resolvedPlan(iface, c) }
+
+// ResolvedLink reads what systemd-resolved holds for the link with index
+// ifindex, over the system bus up uses.
+func ResolvedLink(ctx context.Context, sys *Sys, ifindex int) (dns.Link, error) {
+	bus, err := resolvedBus(sys)
+	if err != nil {
+		return dns.Link{}, err
+	}
+	return bus.Link(ctx, ifindex)
+}
