@@ -31,13 +31,23 @@ func TestFakeCasesInProcess(t *testing.T) {
 	fakes := startFakesIn(t, runDir, clock)
 
 	work := t.TempDir()
-	confs, _ := filepath.Glob(filepath.Join(refRoot, "wg-conf", "*.conf"))
+	confs, err := filepath.Glob(filepath.Join(refRoot, "wg-conf", "*.conf"))
+	if err != nil || len(confs) < 30 {
+		t.Fatalf("only %d configs under %s (%v)", len(confs), refRoot, err)
+	}
 	for _, c := range confs {
-		data, _ := os.ReadFile(c)
-		os.WriteFile(filepath.Join(work, filepath.Base(c)), data, 0o600)
+		data, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, filepath.Base(c)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for name, key := range map[string]string{"a.key": aPriv, "b.key": bPriv, "psk": psk} {
-		os.WriteFile(filepath.Join(work, name), []byte(key+"\n"), 0o600)
+		if err := os.WriteFile(filepath.Join(work, name), []byte(key+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Chdir(work)
 	// The capture's /etc/hosts in ns C named peer-b.test.
