@@ -105,12 +105,20 @@ func TestFakeCasesInProcess(t *testing.T) {
 // process, against a run directory of the test's own.
 func TestSubcommandEdges(t *testing.T) {
 	runDir := t.TempDir()
-	empty, _ := os.ReadFile(filepath.Join(refRoot, "wg-fake", "empty.get"))
+	empty, err := os.ReadFile(filepath.Join(refRoot, "wg-fake", "empty.get"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	short := startFakeUAPI(t, filepath.Join(runDir, "abcdefghijklmno.sock"), string(empty), 0, nil)
 	work := t.TempDir()
 	for _, f := range []string{"sync-p2.conf", "empty.conf"} {
-		data, _ := os.ReadFile(filepath.Join(refRoot, "wg-conf", f))
-		os.WriteFile(filepath.Join(work, f), data, 0o600)
+		data, err := os.ReadFile(filepath.Join(refRoot, "wg-conf", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	noDevice := conf.ErrnoString(syscall.EPROTONOSUPPORT) // no wireguard module
 	if kernelHasWireGuard() {

@@ -32,7 +32,10 @@ func loadGolden(t testing.TB) []goldenCase {
 	var cases []goldenCase
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".cmd")
-		meta, _ := os.ReadFile(f)
+		meta, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := goldenCase{name: name}
 		for _, l := range strings.Split(string(meta), "\n") {
 			if v, ok := strings.CutPrefix(l, "cmd: "); ok {
@@ -45,8 +48,18 @@ func loadGolden(t testing.TB) []goldenCase {
 				c.env = v
 			}
 		}
-		out, _ := os.ReadFile(filepath.Join(refDir, "wg", name+".stdout"))
-		errOut, _ := os.ReadFile(filepath.Join(refDir, "wg", name+".stderr"))
+		if c.cmd == "" || c.rc == "" {
+			t.Fatalf("%s has no cmd: or rc: line", f)
+		}
+		// Every capture has both files, empty where nothing was printed.
+		out, err := os.ReadFile(filepath.Join(refDir, "wg", name+".stdout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		errOut, err := os.ReadFile(filepath.Join(refDir, "wg", name+".stderr"))
+		if err != nil {
+			t.Fatal(err)
+		}
 		c.stdout, c.stderr = string(out), string(errOut)
 		cases = append(cases, c)
 	}

@@ -296,7 +296,10 @@ func TestShowconfIsConfigFormat(t *testing.T) {
 	w := bufio.NewWriter(&out)
 	Showconf(w, fmt0())
 	w.Flush()
-	want, _ := os.ReadFile("../../testdata/reference/wg/fake-fmt0-showconf.stdout")
+	want, err := os.ReadFile("../../testdata/reference/wg/fake-fmt0-showconf.stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.String() != string(want) {
 		t.Errorf("fmt0\n--- got\n%s--- want\n%s", out.String(), want)
 	}
