@@ -34,13 +34,15 @@ func referenceBinDir(t *testing.T) string {
 var (
 	ourLocation = regexp.MustCompile(`(?m)^[^:\n]*\.conf:[0-9]+: `)
 	keyEcho     = regexp.MustCompile("(?m)^Key is not the correct length or format(: `[^\n]*'| \\(argument [0-9]+\\)| \\(key file `[^\n]*'\\))$")
+	quickHint   = regexp.MustCompile("(?m)^`[A-Za-z]+' is a wg-quick key: use `wg-quick strip' to remove wg-quick's keys\n")
 )
 
 // agreedStderr removes what differs on purpose in messages: our FILE:LINE:
-// prefix, the byte order mark's form, and the key that the reference echoes
-// where we name its place.
+// prefix, the line we add for a wg-quick file, the byte order mark's form,
+// and the key that the reference echoes where we name its place.
 func agreedStderr(s string) string {
 	s = ourLocation.ReplaceAllString(s, "")
+	s = quickHint.ReplaceAllString(s, "")
 	// The byte order mark, which we show as its bytes.
 	s = strings.ReplaceAll(s, "\ufeff", `\xef\xbb\xbf`)
 	return keyEcho.ReplaceAllString(s, "Key is not the correct length or format")
