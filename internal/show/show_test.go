@@ -107,6 +107,11 @@ type goldenCase struct {
 	write func(w *bufio.Writer)
 }
 
+// TestGolden compares each formatter's output with its golden file. The
+// golden files are this package's own output (-update); what they hold is
+// checked against the reference: fmt0's by TestReferenceFake (captured
+// output), the others by TestGoldenAgainstReference (Debian's wg run on
+// the same devices), but field-* and dump-all, whose device is fmt0.
 func TestGolden(t *testing.T) {
 	pretty := func(d func() *conf.Device, st Style) func(*bufio.Writer) {
 		return func(w *bufio.Writer) { Pretty(w, d(), st) }
