@@ -109,9 +109,11 @@ type goldenCase struct {
 
 // TestGolden compares each formatter's output with its golden file. The
 // golden files are this package's own output (-update); what they hold is
-// checked against the reference: fmt0's by TestReferenceFake (captured
-// output), the others by TestGoldenAgainstReference (Debian's wg run on
-// the same devices), but field-* and dump-all, whose device is fmt0.
+// checked against the reference: fmt0's single-interface forms by
+// TestReferenceFake (captured output), the other devices' by
+// TestGoldenAgainstReference (Debian's wg run on the same devices). The
+// "all" forms (dump-all, the second half of field-*) are compared with
+// the reference by cmd/wg's TestDifferentialShow, on the same fmt0.
 func TestGolden(t *testing.T) {
 	pretty := func(d func() *conf.Device, st Style) func(*bufio.Writer) {
 		return func(w *bufio.Writer) { Pretty(w, d(), st) }
