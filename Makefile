@@ -42,7 +42,8 @@ build:
 # that failed to install must not turn its tests into green skips).
 # STRICT=0 only lists them. The VM tests run last, on their own and
 # verbose, so that their summary (kernel, module, N passed, M failed) is in
-# the log; they are strict too.
+# the log; they are strict too. The last lines are the counts of both
+# passes together.
 STRICT ?= 1
 GOTEST_TIMEOUT ?= 60m
 TESTRUN = GO=$(GO) bin/testrun$(if $(filter 1,$(STRICT)), -strict)
@@ -50,9 +51,10 @@ TESTRUN = GO=$(GO) bin/testrun$(if $(filter 1,$(STRICT)), -strict)
 test: build
 	$(GO) vet ./...
 	$(GO) build -o bin/testrun ./scripts/testrun
-	WGTOOLS_VMTEST=off $(TESTRUN) -- -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+	WGTOOLS_VMTEST=off $(TESTRUN) -save bin/test-unit.json -- -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 	$(MAKE) fuzz-short
-	$(MAKE) vmtest VMTEST_GOTEST='$(TESTRUN) -v -- '
+	$(MAKE) vmtest VMTEST_GOTEST='$(TESTRUN) -v -save bin/test-vm.json -- '
+	$(TESTRUN) -from bin/test-unit.json -from bin/test-vm.json
 
 # Every test but the VM tests, not strict: skips are listed, not failures.
 unit:

@@ -2,8 +2,11 @@
 // what go test prints (everything with -v), and ends with the tests run,
 // passed, failed and skipped per package and every skip with its message.
 //
-//	go run ./scripts/testrun [-strict] [-v] [-allow FILE] [--] GO-TEST-ARGS...
-//	go run ./scripts/testrun [-strict] [-allow FILE] -from SAVED.json
+//	go run ./scripts/testrun [-strict] [-v] [-allow FILE] [-save SAVED.json] [--] GO-TEST-ARGS...
+//	go run ./scripts/testrun [-strict] [-allow FILE] -from SAVED.json [-from ...]
+//
+// The second form prints one summary of saved runs (make test: the unit
+// pass and the VM tests).
 //
 // With -strict, a skip fails the run unless the list of allowed skips
 // (allowed-skips.txt beside this file, built in; -allow to read another)
@@ -39,7 +42,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	strict := fs.Bool("strict", false, "a skip not on the allowed list fails the run")
 	verbose := fs.Bool("v", false, "print every test's output as it comes (go test -v)")
 	allowFile := fs.String("allow", "", "the list of allowed skips (default: the built-in allowed-skips.txt)")
-	from := fs.String("from", "", "read a saved `go test -json` stream from this file instead of running go test")
+	var from []string
+	fs.Func("from", "summarize a saved `go test -json` stream (repeatable: one summary for all) instead of running go test", func(f string) error {
+		from = append(from, f)
+		return nil
+	})
+	save := fs.String("save", "", "save go test's `go test -json` stream in this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -67,21 +75,34 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	r := &testrun.Reader{Module: module, Verbose: *verbose, Allow: allow, Strict: *strict, Out: stdout}
-	if *from != "" {
-		f, err := os.Open(*from)
-		if err != nil {
-			fmt.Fprintf(stderr, "testrun: %v\n", err)
-			return 2
-		}
-		defer f.Close()
-		if err := r.Read(f); err != nil {
-			fmt.Fprintf(stderr, "testrun: reading %s: %v\n", *from, err)
-			return 1
+	if len(from) > 0 {
+		// Quietly: the streams' output was shown when they ran.
+		r.Out, r.Verbose = io.Discard, false
+		for _, name := range from {
+			f, err := os.Open(name)
+			if err != nil {
+				fmt.Fprintf(stderr, "testrun: %v\n", err)
+				return 2
+			}
+			err = r.Read(f)
+			f.Close()
+			if err != nil {
+				fmt.Fprintf(stderr, "testrun: reading %s: %v\n", name, err)
+				return 1
+			}
 		}
 		if !r.Report().Print(stdout, false) {
 			return 1
 		}
 		return 0
+	}
+	var saved *os.File
+	if *save != "" {
+		if saved, err = os.Create(*save); err != nil {
+			fmt.Fprintf(stderr, "testrun: %v\n", err)
+			return 2
+		}
+		defer saved.Close()
 	}
 	cmd := exec.Command(goTool, append([]string{"test", "-json"}, fs.Args()...)...)
 	cmd.Stderr = stderr
@@ -95,7 +116,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "testrun: %v\n", err)
 		return 2
 	}
-	readErr := r.Read(events)
+	var in io.Reader = events
+	if saved != nil {
+		in = io.TeeReader(events, saved)
+	}
+	readErr := r.Read(in)
 	if readErr != nil {
 		io.Copy(io.Discard, events)
 	}

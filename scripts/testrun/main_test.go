@@ -12,16 +12,15 @@ import (
 	"github.com/gowg/wgtools/internal/testrun"
 )
 
+// fixtureDir is testdata/fixture, found before any test changes directory.
+var fixtureDir, _ = filepath.Abs("testdata/fixture")
+
 // runFixture runs testrun on testdata/fixture (a module of its own whose
 // tests pass, skip or fail as the FIXTURE_* variables say) and returns
 // its exit status and output.
 func runFixture(t *testing.T, env map[string]string, args ...string) (int, string) {
 	t.Helper()
-	fixture, err := filepath.Abs("testdata/fixture")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(fixture)
+	t.Chdir(fixtureDir)
 	t.Setenv("GOWORK", "off")
 	t.Setenv("GOFLAGS", "")
 	for _, k := range []string{"FIXTURE_TOOL", "FIXTURE_VM", "FIXTURE_FAIL", "FIXTURE_FAIL_PARENT", "FIXTURE_EXIT", "FIXTURE_ROOT"} {
@@ -239,4 +238,27 @@ func TestAllowedSkipsList(t *testing.T) {
 			t.Errorf("line %d: %s has no test matching %s", e.Line, e.Package, e.Test)
 		}
 	}
+}
+
+// TestRunSaveAndSummarize: two runs saved with -save make one summary
+// with -from, the later run's result counting for a test in both (as the
+// VM tests, skipped in the unit pass, then run).
+func TestRunSaveAndSummarize(t *testing.T) {
+	dir := t.TempDir()
+	unit, vm := filepath.Join(dir, "unit.json"), filepath.Join(dir, "vm.json")
+	if code, _ := runFixture(t, nil, "-strict", "-save", unit, "--", "-count=1", "./..."); code != 1 {
+		t.Fatalf("unit pass: exit %d, want 1 (the tool is missing)", code)
+	}
+	if code, _ := runFixture(t, map[string]string{"FIXTURE_TOOL": "sh", "FIXTURE_VM": "on"}, "-strict", "-save", vm, "--", "-count=1", "-run", "^(TestVMOff|TestTool)$", "."); code != 0 {
+		t.Fatalf("second pass: exit %d", code)
+	}
+	code, out := runFixture(t, nil, "-strict", "-from", unit, "-from", vm)
+	if code != 1 {
+		t.Errorf("summary: exit %d, want 1 (the unit pass's TestCases/c skip)", code)
+	}
+	if got := row(t, out, "."); got != "9 8 0 1 0" {
+		t.Errorf(". row: %s, want TestVMOff and TestTool passed in the second run, TestCases/c skipped", got)
+	}
+	wantIn(t, out, ". TestCases/c: ", "FAIL: 1 skip not on the allowed list")
+	wantNotIn(t, out, "--- SKIP", ". TestVMOff: ", ". TestTool: ")
 }
