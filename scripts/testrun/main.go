@@ -43,11 +43,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "print every test's output as it comes (go test -v)")
 	allowFile := fs.String("allow", "", "the list of allowed skips (default: the built-in allowed-skips.txt)")
 	var from []string
-	fs.Func("from", "summarize a saved `go test -json` stream (repeatable: one summary for all) instead of running go test", func(f string) error {
+	fs.Func("from", "summarize a saved stream of go test -json in `FILE` (repeatable: one summary for all) instead of running go test", func(f string) error {
 		from = append(from, f)
 		return nil
 	})
-	save := fs.String("save", "", "save go test's `go test -json` stream in this file")
+	save := fs.String("save", "", "save the stream of go test -json in `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
