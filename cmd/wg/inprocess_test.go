@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -161,5 +162,41 @@ func TestSubcommandEdges(t *testing.T) {
 	sets, _ := short.take()
 	if want := "set=1\nlisten_port=7\n\nset=1\nprivate_key=" + strings.Repeat("0", 64) + "\nlisten_port=0\nfwmark=0\nreplace_peers=true\n\n"; sets != want {
 		t.Errorf("requests to the cut name:\n%s--- want\n%s", sets, want)
+	}
+}
+
+// TestShowAllClockAfterRead: `wg show all` counts each interface's
+// handshake ages from after reading that interface, as the reference does
+// (its ago() reads the clock while printing), not from one moment before
+// reading them all. Here the clock moves 10 seconds each time a daemon
+// answers, so ages counted from before would be 10 and 20 seconds short.
+func TestShowAllClockAfterRead(t *testing.T) {
+	tmpl, err := os.ReadFile(filepath.Join(refRoot, "wg-fake", "fmt0.get"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	cur := time.Unix(1795609343, 0)
+	advance := func() time.Time { mu.Lock(); defer mu.Unlock(); cur = cur.Add(10 * time.Second); return cur }
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return cur }
+	runDir := t.TempDir()
+	for _, name := range []string{"a0", "b0"} {
+		startFakeUAPI(t, filepath.Join(runDir, name+".sock"), string(tmpl), 0, advance)
+	}
+	var stdout, stderr bytes.Buffer
+	e := &env{
+		prog: "wg", stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+		lookupEnv: func(k string) (string, bool) {
+			return map[string]string{"WG_COLOR_MODE": "never"}[k], k == "WG_COLOR_MODE"
+		},
+		devices: func() *wgdev.Client { return wgdev.NewWithRunDir(runDir) },
+		now:     now,
+	}
+	if rc := run(e, []string{"wg", "show", "all"}); rc != 0 || stderr.Len() > 0 {
+		t.Fatalf("wg show all: exit %d, %s", rc, stderr.String())
+	}
+	out := stdout.String()
+	if n := strings.Count(out, "latest handshake: 1 minute, 5 seconds ago\n"); n != 2 || !strings.Contains(out, "interface: b0") {
+		t.Errorf("%d interfaces with the handshake 65 seconds old, want 2:\n%s", n, out)
 	}
 }

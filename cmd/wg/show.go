@@ -53,6 +53,9 @@ func showMain(e *env, args []string) int {
 				continue
 			}
 			defer dev.Wipe()
+			// Ages count from after this interface was read, as the
+			// reference's (it reads the clock as it prints).
+			style.Now = e.now()
 			if len(args) == 3 {
 				if !show.Field(out, dev, args[2], true) {
 					errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))

@@ -350,9 +350,23 @@ func (rep *Report) Print(w io.Writer, goTestFailed bool) bool {
 	}
 	row("total", rep.Total(), "")
 	if len(rep.Allowed) > 0 {
+		// Grouped by the entry allowing them, in the list's order.
 		fmt.Fprintf(w, "\n=== skipped, on the allowed list (%d)\n", len(rep.Allowed))
+		byLine := map[int][]*Test{}
+		var lines []int
 		for _, t := range rep.Allowed {
-			fmt.Fprintf(w, "%s %s: %s\n    allowed (list line %d): %s\n", t.Package, t.Name, t.SkipMessage(), t.Allowed.Line, t.Allowed.Reason)
+			if byLine[t.Allowed.Line] == nil {
+				lines = append(lines, t.Allowed.Line)
+			}
+			byLine[t.Allowed.Line] = append(byLine[t.Allowed.Line], t)
+		}
+		sort.Ints(lines)
+		for _, n := range lines {
+			tests := byLine[n]
+			fmt.Fprintf(w, "allowed (list line %d): %s\n", n, tests[0].Allowed.Reason)
+			for _, t := range tests {
+				fmt.Fprintf(w, "    %s %s: %s\n", t.Package, t.Name, t.SkipMessage())
+			}
 		}
 	}
 	if len(rep.Disallowed) > 0 {

@@ -81,7 +81,7 @@ func TestRunStrictPasses(t *testing.T) {
 	if got := row(t, out, "total"); got != "10 9 0 1 1" {
 		t.Errorf("total row: %s", got)
 	}
-	wantIn(t, out, ". TestVMOff: fixture_test.go:", "VM tests: WGTOOLS_VMTEST=off", "allowed (list line 2): make vmtest runs them", "PASS (strict)")
+	wantIn(t, out, "allowed (list line 2): make vmtest runs them\n    . TestVMOff: fixture_test.go:34: VM tests: WGTOOLS_VMTEST=off\n", "PASS (strict)")
 	wantNotIn(t, out, "=== RUN", "--- PASS")
 }
 
@@ -126,7 +126,7 @@ func TestRunOtherReason(t *testing.T) {
 		t.Fatalf("exit %d, want 1", code)
 	}
 	wantIn(t, out, "=== skipped, not on the allowed list; strict: each is a failure (1)", ". TestTool: ",
-		"=== skipped, on the allowed list (2)", ". TestCases/c: fixture_test.go:25: case c needs the tool\n    allowed (list line 2): c needs it")
+		"=== skipped, on the allowed list (2)", "allowed (list line 2): c needs it\n    . TestCases/c: fixture_test.go:25: case c needs the tool\n")
 }
 
 // TestRunFailure: a failed test fails the run, with its output.
