@@ -69,6 +69,15 @@ func (s *Section) backends() []backend {
 	} else if !ok {
 		s.Note("the newest wireguard-go was not built (-newest): its rows are missing")
 	}
+	for _, u := range s.o.Userspace {
+		label, path, _ := strings.Cut(u, "=")
+		list = append(list, backend{Name: label, Label: "bash wg-quick + " + label, Ref: true, WGQuick: "/usr/bin/wg-quick",
+			Env: []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=" + path}})
+	}
+	for _, u := range s.o.OursAlt {
+		label, path, _ := strings.Cut(u, "=")
+		list = append(list, backend{Name: label, Label: "ours, " + label, Ref: true, WGQuick: path, Env: s.o.OursEnv})
+	}
 	return append(list, s.ours())
 }
 

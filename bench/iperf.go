@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,14 +36,20 @@ func iperfSection(s *Section) {
 		cpuA, cpuB   []float64 // cores, during the 4-stream run
 		busy         []float64 // share of the machine's CPU time busy
 		sizes        [][3]float64
+		// What both devices did during the 4-stream run, per GB
+		// through the tunnel (wait: seconds runnable but not running).
+		cs, faults, wait []float64
+		threads          []float64
+		ownGroup         bool                 // in a scheduler autogroup other than the driver's
+		perf             map[string][]float64 // -perf-events, both devices, per GB
 	}
 	bare := &result{}
 	res := make([]*result, len(bs))
 	for i := range res {
-		res[i] = &result{}
+		res[i] = &result{perf: map[string][]float64{}}
 	}
 	targets := len(bs) + 1 // the last one is the bare veth
-	interleave(runs, targets, func(_, i int) {
+	interleave(runs, targets, func(run, i int) {
 		if i == len(bs) {
 			bare.gbps1 = append(bare.gbps1, s.iperf(a, "192.168.241.2", 1))
 			bare.gbps4 = append(bare.gbps4, s.iperf(a, "192.168.241.2", 4))
@@ -59,11 +68,28 @@ func iperfSection(s *Section) {
 		r.gbps1 = append(r.gbps1, s.iperf(a, tunB, 1))
 		before := [3]linkStat{stat(a, ifName), stat(b, ifName), stat(a, "eth0")}
 		ca, cb, busy0 := cpuTime(pa), cpuTime(pb), machineBusy()
+		pc0 := readCounters(pa).add(readCounters(pb))
+		perfA := s.perfAttach(pa, fmt.Sprintf("%s-%d-sender", bk.Name, run))
+		perfB := s.perfAttach(pb, fmt.Sprintf("%s-%d-receiver", bk.Name, run))
 		start := time.Now()
 		r.gbps4 = append(r.gbps4, s.iperf(a, tunB, 4))
 		secs := time.Since(start).Seconds()
+		gb := r.gbps4[len(r.gbps4)-1] * secs / 8
+		both := perfA()
+		for ev, v := range perfB() {
+			both[ev] += v
+		}
+		for ev, v := range both {
+			r.perf[ev] = append(r.perf[ev], v/gb)
+		}
 		r.cpuA = append(r.cpuA, (cpuTime(pa)-ca)/secs)
 		r.cpuB = append(r.cpuB, (cpuTime(pb)-cb)/secs)
+		pc := readCounters(pa).add(readCounters(pb)).sub(pc0)
+		r.cs = append(r.cs, pc.switches/gb)
+		r.faults = append(r.faults, pc.minflt/gb)
+		r.wait = append(r.wait, pc.wait/gb)
+		r.threads = append(r.threads, pc.threads)
+		r.ownGroup = autogroup(pa) != autogroup(os.Getpid())
 		busy1 := machineBusy()
 		r.busy = append(r.busy, (busy1[0]-busy0[0])/(busy1[1]-busy0[1]))
 		after := [3]linkStat{stat(a, ifName), stat(b, ifName), stat(a, "eth0")}
@@ -116,7 +142,131 @@ func iperfSection(s *Section) {
 		}
 		s.Note("iperf3 -P 4, %s: sender's device %.2f cores, receiver's %.2f (%.2f CPU-seconds per GB through the tunnel), machine %.0f%% busy; average packet on the sender's TUN %.0f B (kernel to device; > MTU: TSO), on the receiver's TUN %.0f B (device to kernel; > MTU: GRO), on the sender's veth %.0f B (UDP; > 1500: UDP GSO)",
 			name, medianF(r.cpuA), medianF(r.cpuB), (medianF(r.cpuA)+medianF(r.cpuB))/(medianF(r.gbps4)/8), 100*medianF(r.busy), sz(0), sz(1), sz(2))
+		group := "the driver's scheduler autogroup"
+		if r.ownGroup {
+			group = "a scheduler autogroup of their own (own session)"
+		}
+		s.Note("iperf3 -P 4, %s, both devices, per GB through the tunnel: %.0f context switches, %.0f minor page faults, %.2f s runnable but waiting for a CPU; %.0f threads; in %s",
+			name, medianF(r.cs), medianF(r.faults), medianF(r.wait), medianF(r.threads), group)
+		if len(r.perf) > 0 {
+			var evs []string
+			for ev, l := range r.perf {
+				evs = append(evs, fmt.Sprintf("%s %.4g", ev, medianF(l)))
+			}
+			slices.Sort(evs)
+			s.Note("iperf3 -P 4, %s, both devices, perf stat per GB through the tunnel (medians): %s", name, strings.Join(evs, ", "))
+		}
 	}
+	if s.o.PerfRecord != "" {
+		s.Note("perf record -g profiles of each device in the 4-stream runs: %s", s.o.PerfRecord)
+	}
+}
+
+// perfAttach starts perf stat (-perf-events) and perf record
+// (-perf-record) on pid; the function it returns stops them and returns
+// perf stat's counts by event. Without those flags it does nothing.
+func (s *Section) perfAttach(pid int, name string) (stop func() map[string]float64) {
+	var cmds []*exec.Cmd
+	statFile := ""
+	if s.o.PerfEvents != "" {
+		f, err := os.CreateTemp("", "wgbench-perfstat-*")
+		if err != nil {
+			s.Fatalf("perf stat: %v", err)
+		}
+		f.Close()
+		statFile = f.Name()
+		cmds = append(cmds, exec.Command("perf", "stat", "-x,", "-e", s.o.PerfEvents, "-p", strconv.Itoa(pid), "-o", statFile))
+	}
+	if s.o.PerfRecord != "" {
+		os.MkdirAll(s.o.PerfRecord, 0o755)
+		cmds = append(cmds, exec.Command("perf", "record", "-q", "-g", "-o", filepath.Join(s.o.PerfRecord, name+".data"), "-p", strconv.Itoa(pid)))
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			s.Fatalf("%s: %v", strings.Join(c.Args, " "), err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // perf attaches
+	return func() map[string]float64 {
+		for _, c := range cmds {
+			c.Process.Signal(os.Interrupt)
+			c.Wait()
+		}
+		counts := map[string]float64{}
+		if statFile == "" {
+			return counts
+		}
+		defer os.Remove(statFile)
+		b, _ := os.ReadFile(statFile)
+		// "VALUE,UNIT,EVENT,..." per event.
+		for line := range strings.SplitSeq(string(b), "\n") {
+			f := strings.Split(line, ",")
+			if len(f) < 3 || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+				counts[f[2]] += v
+			}
+		}
+		return counts
+	}
+}
+
+// counters are what a process (all its threads) did, from /proc.
+type counters struct {
+	switches, minflt, wait, threads float64
+}
+
+func (c counters) add(d counters) counters {
+	return counters{c.switches + d.switches, c.minflt + d.minflt, c.wait + d.wait, c.threads + d.threads}
+}
+
+// sub is c - d, but for threads, which stays c's.
+func (c counters) sub(d counters) counters {
+	return counters{c.switches - d.switches, c.minflt - d.minflt, c.wait - d.wait, c.threads}
+}
+
+// readCounters reads pid's minor faults (the process's, /proc/PID/stat)
+// and its threads' context switches and run-queue waits
+// (/proc/PID/task/*/status and schedstat).
+func readCounters(pid int) counters {
+	var c counters
+	dir := fmt.Sprintf("/proc/%d", pid)
+	if b, err := os.ReadFile(dir + "/stat"); err == nil {
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 7 {
+				c.minflt, _ = strconv.ParseFloat(f[7], 64)
+			}
+		}
+	}
+	tasks, _ := os.ReadDir(dir + "/task")
+	for _, t := range tasks {
+		c.threads++
+		if b, err := os.ReadFile(dir + "/task/" + t.Name() + "/status"); err == nil {
+			for line := range strings.SplitSeq(string(b), "\n") {
+				k, v, _ := strings.Cut(line, ":")
+				if k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches" {
+					n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					c.switches += n
+				}
+			}
+		}
+		if b, err := os.ReadFile(dir + "/task/" + t.Name() + "/schedstat"); err == nil {
+			if f := strings.Fields(string(b)); len(f) > 1 {
+				ns, _ := strconv.ParseFloat(f[1], 64)
+				c.wait += ns / 1e9
+			}
+		}
+	}
+	return c
+}
+
+// autogroup is the scheduler autogroup of pid ("/autogroup-N nice 0");
+// a new session (setsid) makes a new one.
+func autogroup(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/autogroup", pid))
+	name, _, _ := strings.Cut(string(b), " ")
+	return name
 }
 
 // iperf runs iperf3 from h to dst with n streams and returns Gbit/s

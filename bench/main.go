@@ -44,6 +44,17 @@ type Options struct {
 	// Backends limits the backends compared (debian, newest, ours); all
 	// when empty. Ours always runs.
 	Backends []string
+	// Userspace adds reference backends: the reference wg-quick with
+	// another userspace implementation (LABEL=PATH), for experiments.
+	Userspace []string
+	// PerfEvents, when set, are counted by perf stat on each device
+	// during the 4-stream iperf3 runs; PerfRecord, when set, is where
+	// perf record -g writes a profile of each device in those runs.
+	// OursAlt adds other builds of our wg-quick as references
+	// (LABEL=PATH): a before and after in one run.
+	OursAlt    []string
+	PerfEvents string
+	PerfRecord string
 }
 
 // sections in the order they run; each adds rows to the table.
@@ -75,6 +86,22 @@ func main() {
 		o.OursEnv = append(o.OursEnv, v)
 		return nil
 	})
+	flag.Func("userspace", "LABEL=PATH: also compare the reference wg-quick with this userspace implementation (repeatable; for experiments)", func(v string) error {
+		if l, p, ok := strings.Cut(v, "="); !ok || l == "" || p == "" {
+			return fmt.Errorf("want LABEL=PATH, not %q", v)
+		}
+		o.Userspace = append(o.Userspace, v)
+		return nil
+	})
+	flag.Func("ours-alt", "LABEL=PATH: also compare another build of our wg-quick (repeatable; for a before and after in one run)", func(v string) error {
+		if l, p, ok := strings.Cut(v, "="); !ok || l == "" || p == "" {
+			return fmt.Errorf("want LABEL=PATH, not %q", v)
+		}
+		o.OursAlt = append(o.OursAlt, v)
+		return nil
+	})
+	flag.StringVar(&o.PerfEvents, "perf-events", "", "perf stat events counted on each device during the 4-stream iperf3 runs (e.g. task-clock,context-switches,page-faults)")
+	flag.StringVar(&o.PerfRecord, "perf-record", "", "directory where perf record -g writes a profile of each device during the 4-stream iperf3 runs")
 	flag.Parse()
 	if only != "" {
 		o.Only = strings.Split(only, ",")
@@ -127,6 +154,7 @@ func run(o *Options) int {
 	}
 	start := time.Now()
 	env.LoadStart = loadAvg()
+	env.Costs = machineCosts(o)
 	vms := otherLoad()
 	for _, name := range sectionNames {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, name) {

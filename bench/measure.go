@@ -43,6 +43,7 @@ type Sample struct {
 	CPU    time.Duration // the process's user+system time (and its waited-for children's)
 	MaxRSS int64         // KiB, the process's peak
 	Ping   time.Duration // __upping: from start to the first echo reply
+	Faults int64         // the process's minor page faults (and its waited-for children's)
 }
 
 type envList []string
@@ -88,7 +89,8 @@ func prepare(args []string, env []string, stdin, stdout string) (*exec.Cmd, erro
 }
 
 // timeMain is `bench __time [-e K=V]... [-stdin F] [-stdout F] -- CMD...`:
-// it runs CMD once and prints "RESULT wall cpu maxrss" (ns, ns, KiB).
+// it runs CMD once and prints "RESULT wall cpu maxrss 0 faults" (ns, ns,
+// KiB, -, minor page faults).
 func timeMain(args []string) int {
 	fs, env, stdin, stdout, _ := helperFlags(helperTime)
 	if err := fs.Parse(args); err != nil {
@@ -103,13 +105,14 @@ func timeMain(args []string) int {
 	if !ok {
 		return 1
 	}
-	fmt.Printf("RESULT %d %d %d\n", wall, cpuOf(cmd.ProcessState), rssOf(cmd.ProcessState))
+	fmt.Printf("RESULT %d %d %d 0 %d\n", wall, cpuOf(cmd.ProcessState), rssOf(cmd.ProcessState), faultsOf(cmd.ProcessState))
 	return 0
 }
 
 // upPingMain is `bench __upping -ping ADDR [-e K=V]... -- CMD...`: it runs
 // CMD (wg-quick up), then pings ADDR until a reply comes back, and prints
-// "RESULT wall cpu maxrss ping" (ns, ns, KiB, ns from CMD's start).
+// "RESULT wall cpu maxrss ping faults" (ns, ns, KiB, ns from CMD's start,
+// minor page faults).
 func upPingMain(args []string) int {
 	fs, env, stdin, stdout, ping := helperFlags(helperUpPing)
 	if err := fs.Parse(args); err != nil {
@@ -130,7 +133,7 @@ func upPingMain(args []string) int {
 	deadline := start.Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if nettool.Ping(*ping, 20*time.Millisecond) == nil {
-			fmt.Printf("RESULT %d %d %d %d\n", wall, cpuOf(cmd.ProcessState), rssOf(cmd.ProcessState), time.Since(start))
+			fmt.Printf("RESULT %d %d %d %d %d\n", wall, cpuOf(cmd.ProcessState), rssOf(cmd.ProcessState), time.Since(start), faultsOf(cmd.ProcessState))
 			return 0
 		}
 	}
@@ -152,6 +155,13 @@ func runTimed(cmd *exec.Cmd) (start time.Time, wall time.Duration, ok bool) {
 }
 
 func cpuOf(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
+
+func faultsOf(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Minflt
+	}
+	return 0
+}
 
 func rssOf(ps *os.ProcessState) int64 {
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
@@ -212,7 +222,7 @@ func (s *Section) Time(h *testnet.Host, c Cmd) Sample {
 			v, _ := strconv.ParseInt(n[i], 10, 64)
 			return v
 		}
-		smp = Sample{Wall: time.Duration(num(0)), CPU: time.Duration(num(1)), MaxRSS: num(2), Ping: time.Duration(num(3))}
+		smp = Sample{Wall: time.Duration(num(0)), CPU: time.Duration(num(1)), MaxRSS: num(2), Ping: time.Duration(num(3)), Faults: num(4)}
 		return smp
 	}
 	s.Fatalf("%s in %s: no result\n%s%s", strings.Join(c.Args, " "), where, out.String(), tail(errb.String(), 2000))
@@ -238,6 +248,14 @@ func median(list []time.Duration) time.Duration {
 		return l[len(l)/2]
 	}
 	return (l[len(l)/2-1] + l[len(l)/2]) / 2
+}
+
+func medianI(list []int64) float64 {
+	f := make([]float64, len(list))
+	for i, v := range list {
+		f[i] = float64(v)
+	}
+	return medianF(f)
 }
 
 func medianF(list []float64) float64 {

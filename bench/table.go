@@ -18,6 +18,7 @@ const (
 	Gbits                // throughput, Gbit/s
 	KiB                  // memory
 	Fraction             // a share (printed as a percentage)
+	Count                // a number of things (page faults)
 )
 
 // Row is one line of the table. Ratio is Ours/Ref.
@@ -96,6 +97,8 @@ func formatValue(v float64, u Unit) string {
 		return fmt.Sprintf("%.1f MiB", v/1024)
 	case Fraction:
 		return fmt.Sprintf("%.0f%%", v*100)
+	case Count:
+		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprint(v)
 }
@@ -138,7 +141,11 @@ type Env struct {
 	LoadEnd   string
 	OtherLoad string // other heavy work seen during the run
 	OursEnv   []string
-	Elapsed   time.Duration
+	// Costs is what starting a process and faulting in a page cost here
+	// (machineCosts), so that runs on different kinds of machine can be
+	// told apart.
+	Costs   string
+	Elapsed time.Duration
 }
 
 func describe(o *Options) (*Env, error) {
@@ -200,6 +207,9 @@ func render(e *Env, rows []Row, notes []string) string {
 		fmt.Fprintf(&b, "; %s", e.OtherLoad)
 	}
 	fmt.Fprintf(&b, ".\n")
+	if e.Costs != "" {
+		fmt.Fprintf(&b, "What this machine charges: %s.\n", e.Costs)
+	}
 	fmt.Fprintf(&b, "Medians of the runs counted in column n, ours and the reference interleaved (each run of one then of the other, the first of them alternating); iperf3 runs last %d s. Lower is better but for throughput.\n\n", e.Seconds)
 	for _, t := range e.Tools {
 		fmt.Fprintf(&b, "- %s\n", t)
@@ -207,7 +217,7 @@ func render(e *Env, rows []Row, notes []string) string {
 	if len(e.OursEnv) > 0 {
 		fmt.Fprintf(&b, "- ours ran with %s in its environment (-ours-env)\n", strings.Join(e.OursEnv, " "))
 	}
-	fmt.Fprintf(&b, "\n| operation | N | reference | n | ref. median | ours median | ours/ref | goal (issue 8) | met |\n")
+	fmt.Fprintf(&b, "\n| operation | N | reference | n | ref. median | ours median | ours/ref | goal (issues 8, 17) | met |\n")
 	fmt.Fprintf(&b, "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, r := range rows {
 		n := ""

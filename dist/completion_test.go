@@ -283,7 +283,11 @@ func TestCompletionWGQuick(t *testing.T) {
 	for _, c := range setup(t, "completion/wg-quick.bash-completion", "_wgtools_wg_quick") {
 		t.Run(variant(c), func(t *testing.T) {
 			c.t = t
-			c.check("wg-quick ", append(slices.Clone(verbs), "help")...)
+			// doctor has a usage line of its own (it takes options).
+			c.check("wg-quick ", append(slices.Clone(verbs), "doctor", "help")...)
+			c.check("wg-quick doctor -", "--json", "--to", "--watch")
+			c.check("wg-quick doctor --watch ")
+			c.check("wg-quick doctor --json ./", "./a.conf", "./wg9.conf", "./keys")
 			c.check("wg-quick s", "save", "strip")
 			c.check("wg-quick -", "--help")
 			c.check("wg-quick down ", "wg0", "wgvpn1")

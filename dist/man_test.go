@@ -159,9 +159,10 @@ func quickHelp(t *testing.T) (verbs, keys []string) {
 	return verbs, keys
 }
 
-// showFields are the fields of `wg show IFACE FIELD` (wg.md §3).
+// showFields are the fields of `wg show IFACE FIELD` (wg.md §3), and our
+// json (docs/json.md).
 var showFields = []string{"public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys", "endpoints",
-	"allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump"}
+	"allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive", "dump", "json"}
 
 // setOptions are the options of `wg set` (wg.md §5).
 var setOptions = []string{"listen-port", "fwmark", "private-key", "peer", "remove", "preshared-key", "endpoint",

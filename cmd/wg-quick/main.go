@@ -36,13 +36,17 @@ func (e *env) warn(s string) { fmt.Fprintln(e.stderr, s) }
 type verb struct {
 	name string
 	run  func(e *env, arg string) int
+	// withOptions, when set, runs a verb that takes options before its
+	// CONFIG_FILE|INTERFACE (it gets every argument after the verb).
+	withOptions func(e *env, args []string) int
 }
 
 var verbs = []verb{
-	{"up", upMain},
-	{"down", downMain},
-	{"save", saveMain},
-	{"strip", stripMain},
+	{"up", upMain, nil},
+	{"down", downMain, nil},
+	{"save", saveMain, nil},
+	{"strip", stripMain, nil},
+	{"doctor", nil, doctorMain},
 }
 
 func usage(e *env) {
@@ -77,11 +81,14 @@ func run(e *env, args []string) int {
 		usage(e)
 		return 0
 	}
-	if len(args) == 2 {
+	if len(args) >= 2 {
 		for _, v := range verbs {
-			if v.name == args[0] {
+			if v.name == args[0] && (len(args) == 2 || v.withOptions != nil) {
 				if code, done := autoSu(e); done {
 					return code
+				}
+				if v.withOptions != nil {
+					return v.withOptions(e, args[1:])
 				}
 				return v.run(e, args[1])
 			}

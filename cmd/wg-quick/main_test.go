@@ -14,7 +14,9 @@ import (
 
 // The test binary doubles as the tests' HTTP server and client inside the
 // namespaces (no tool needed there): WGTEST_HELLO=serve ADDR answers
-// "hello, wireguard"; WGTEST_HELLO=get URL prints the body.
+// "hello, wireguard"; WGTEST_HELLO=get URL prints the body;
+// WGTEST_HELLO=ping ADDR sends one echo request and waits for the reply;
+// WGTEST_HELLO=pings ADDR sends 20, one a second, answered or not.
 func TestMain(m *testing.M) {
 	arg := os.Args[len(os.Args)-1]
 	var err error
@@ -24,6 +26,14 @@ func TestMain(m *testing.M) {
 		err = nettool.Serve(arg, os.Stdout)
 	case "ping":
 		err = nettool.Ping(arg, time.Second)
+	case "pings":
+		// Background traffic for doctor's watch: an echo request a
+		// second (each waits a second for its reply), 20 of them.
+		for range 20 {
+			start := time.Now()
+			nettool.Ping(arg, time.Second)
+			time.Sleep(time.Second - time.Since(start))
+		}
 	case "get":
 		var body string
 		body, err = nettool.Get(arg, 5*time.Second)

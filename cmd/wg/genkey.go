@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
+	"io"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -29,9 +31,20 @@ func genkeyMain(e *env, args []string) int {
 		return 1
 	}
 	defer k.Wipe()
-	if _, err := fmt.Fprintf(e.stdout, "%s\n", k); err != nil {
+	if err := writeKey(e.stdout, &k); err != nil {
 		fmt.Fprintf(e.stderr, "%s: %s\n", args[0], conf.Strerror(err))
 		return 1
 	}
 	return 0
+}
+
+// writeKey writes k in base64 and a newline, in one write, without fmt
+// (whose first use costs a wg process more than the rest of genkey) and
+// without leaving a copy of the key behind.
+func writeKey(w io.Writer, k *conf.Key) error {
+	var buf [45]byte
+	defer clear(buf[:])
+	b := base64.StdEncoding.AppendEncode(buf[:0], k[:])
+	_, err := w.Write(append(b, '\n'))
+	return err
 }

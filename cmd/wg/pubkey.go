@@ -38,6 +38,7 @@ func pubkeyMain(e *env, args []string) int {
 		return 1
 	}
 	defer priv.Wipe()
-	fmt.Fprintf(e.stdout, "%s\n", priv.PublicKey())
+	pub := priv.PublicKey()
+	writeKey(e.stdout, &pub)
 	return 0
 }

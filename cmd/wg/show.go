@@ -3,14 +3,22 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
 	"github.com/gowg/wgtools/internal/show"
+	"github.com/gowg/wgtools/internal/wgdev"
 )
 
 const showUsage = "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"
+
+// jsonField is our field word for the JSON document (docs/json.md); the
+// reference has no such field, and the usage line, which is the
+// reference's, does not name it.
+const jsonField = "json"
 
 // outBufferSize is the standard output buffer: one write per 64 KiB.
 const outBufferSize = 64 << 10
@@ -31,6 +39,25 @@ func showMain(e *env, args []string) int {
 	}
 	c := e.devices()
 	defer c.Close()
+	field := ""
+	if len(args) == 3 {
+		field = args[2]
+	}
+	var doc *show.JSON
+	if field == jsonField && (len(args) == 1 || args[1] != "interfaces") {
+		defer func() {
+			if doc != nil {
+				doc.End()
+			}
+		}()
+	}
+	// beginJSON starts the document once there is something to put in it
+	// (a single interface that cannot be read prints no document).
+	beginJSON := func() {
+		if field == jsonField && doc == nil {
+			doc = show.BeginJSON(out, e.style())
+		}
+	}
 
 	switch {
 	case len(args) == 1 || args[1] == "all":
@@ -45,30 +72,46 @@ func showMain(e *env, args []string) int {
 		if len(names) > 0 {
 			ret = 1
 		}
+		beginJSON()
 		style := e.style()
 		for i, name := range names {
+			if field != "" {
+				if stream, ok := show.NewStream(out, field, true, doc); ok {
+					if err := streamDevice(c, out, e.stdout, name, stream); err != nil {
+						errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
+						continue
+					}
+					ret = 0
+					continue
+				}
+			}
+			if field == "" {
+				dev, peers, err := readSorted(c, name)
+				if err != nil {
+					errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
+					continue
+				}
+				// Ages count from after the read, as the reference's.
+				style.Now = e.now()
+				show.PrettyPeers(out, dev, peers.sorted, style)
+				peers.wipe()
+				if i+1 < len(names) {
+					out.WriteByte('\n')
+				}
+				ret = 0
+				continue
+			}
+			// Not a field: said once a device is read, as the
+			// reference does.
 			dev, err := c.Device(name)
 			if err != nil {
 				errorf("Unable to access interface %s: %s\n", name, conf.Strerror(err))
 				continue
 			}
-			defer dev.Wipe()
-			// Ages count from after this interface was read, as the
-			// reference's (it reads the clock as it prints).
-			style.Now = e.now()
-			if len(args) == 3 {
-				if !show.Field(out, dev, args[2], true) {
-					errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
-					usage()
-					return 1
-				}
-			} else {
-				show.Pretty(out, dev, style)
-				if i+1 < len(names) {
-					out.WriteByte('\n')
-				}
-			}
-			ret = 0
+			dev.Wipe()
+			errorf("Invalid parameter: `%s'\n", conf.HideKeys(field))
+			usage()
+			return 1
 		}
 		return ret
 	case args[1] == "interfaces":
@@ -94,22 +137,113 @@ func showMain(e *env, args []string) int {
 		usage()
 		return 0
 	}
-	dev, err := c.Device(args[1])
+	if field != "" {
+		// A field or json: printed as the device is read. The document
+		// is begun only once the device answers, and dropped (what is
+		// still buffered of it) if the device then fails.
+		if field == jsonField {
+			var stream *show.Stream
+			err := c.StreamDevice(args[1], func(d *conf.Device) {
+				beginJSON()
+				stream, _ = show.NewStream(out, field, false, doc)
+				stream.Header(d)
+			}, func(p *conf.DevicePeer) { stream.Peer(p) })
+			if err != nil {
+				out.Reset(e.stdout)
+				doc = nil
+				errorf("Unable to access interface: %s\n", conf.Strerror(err))
+				return 1
+			}
+			stream.End()
+			return 0
+		}
+		if stream, ok := show.NewStream(out, field, false, nil); ok {
+			if err := streamDevice(c, out, e.stdout, args[1], stream); err != nil {
+				errorf("Unable to access interface: %s\n", conf.Strerror(err))
+				return 1
+			}
+			return 0
+		}
+	}
+	dev, peers, err := readSorted(c, args[1])
 	if err != nil {
 		errorf("Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
-	defer dev.Wipe()
-	if len(args) == 3 {
-		if !show.Field(out, dev, args[2], false) {
-			errorf("Invalid parameter: `%s'\n", conf.HideKeys(args[2]))
-			usage()
-			return 1
-		}
-		return 0
+	defer peers.wipe()
+	if field != "" {
+		errorf("Invalid parameter: `%s'\n", conf.HideKeys(field))
+		usage()
+		return 1
 	}
-	show.Pretty(out, dev, e.style())
+	show.PrettyPeers(out, dev, peers.sorted, e.style())
 	return 0
+}
+
+// peerStore keeps a device's peers for the pretty form, which sorts them:
+// in blocks that are filled and never moved (a slice grown by doubling
+// would copy and fault in about three times the memory), their allowed
+// IPs carved out of one array, and pointers to them to sort.
+type peerStore struct {
+	dev    *conf.Device
+	block  []conf.DevicePeer
+	ips    []netip.Prefix
+	sorted []*conf.DevicePeer
+}
+
+const peerBlock = 512
+
+func (s *peerStore) add(p *conf.DevicePeer) {
+	if len(s.block) == cap(s.block) {
+		s.block = make([]conf.DevicePeer, 0, peerBlock)
+	}
+	s.block = append(s.block, *p)
+	kept := &s.block[len(s.block)-1]
+	start := len(s.ips)
+	s.ips = append(s.ips, p.AllowedIPs...)
+	kept.AllowedIPs = s.ips[start:len(s.ips):len(s.ips)]
+	s.sorted = append(s.sorted, kept)
+}
+
+func (s *peerStore) wipe() {
+	s.dev.Wipe()
+	for _, p := range s.sorted {
+		p.PresharedKey.Wipe()
+	}
+}
+
+// readSorted reads the device name with its peers in pretty order.
+func readSorted(c *wgdev.Client, name string) (*conf.Device, *peerStore, error) {
+	peers := &peerStore{}
+	err := c.StreamDevice(name, func(d *conf.Device) { peers.dev = d }, peers.add)
+	if err != nil {
+		peers.wipe()
+		return nil, nil, err
+	}
+	show.SortPeers(peers.sorted)
+	return peers.dev, peers, nil
+}
+
+// streamDevice writes the device name through stream as it is read. What
+// out holds of earlier output is written first, so that if the device
+// fails what is still buffered of it can be dropped: a failure in the
+// first 64 KiB of output (every failure of a small device) prints nothing
+// of it, as the reference, which reads the device whole first; a larger
+// device that fails part way has printed its first part.
+func streamDevice(c *wgdev.Client, out *bufio.Writer, stdout io.Writer, name string, stream *show.Stream) error {
+	out.Flush()
+	var dev *conf.Device
+	err := c.StreamDevice(name, func(d *conf.Device) { dev = d; stream.Header(d) }, stream.Peer)
+	defer dev.Wipe()
+	if err != nil {
+		out.Reset(stdout)
+		if dev != nil {
+			stream.Abandon()
+		}
+		return err
+	}
+	stream.End()
+	return nil
 }
 
 // style reads WG_COLOR_MODE (always, never, otherwise colour on a

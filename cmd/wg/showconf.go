@@ -17,14 +17,13 @@ func showconfMain(e *env, args []string) int {
 	}
 	c := e.devices()
 	defer c.Close()
-	dev, err := c.Device(args[1])
-	if err != nil {
+	// Printed as the device is read (see streamDevice).
+	out := bufio.NewWriterSize(e.stdout, outBufferSize)
+	defer out.Flush()
+	stream, _ := show.NewStream(out, "showconf", false, nil)
+	if err := streamDevice(c, out, e.stdout, args[1], stream); err != nil {
 		fmt.Fprintf(e.stderr, "Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
-	defer dev.Wipe()
-	out := bufio.NewWriterSize(e.stdout, outBufferSize)
-	show.Showconf(out, dev)
-	out.Flush()
 	return 0
 }

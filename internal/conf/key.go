@@ -1,11 +1,11 @@
 package conf
 
 import (
-	"crypto/ecdh"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 
+	"filippo.io/edwards25519"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,22 +92,25 @@ func (k Key) IsZero() bool {
 	return acc == 0
 }
 
-// PublicKey derives the public key of the private key k. The result is
-// computed on the clamped scalar, as wg does.
+// PublicKey derives the public key of the private key k: the X25519
+// product of the clamped scalar and the base point, as wg does. It is
+// computed on edwards25519's generator and mapped to the Montgomery
+// u-coordinate (RFC 7748 4.1), which is X25519's base point product:
+// filippo.io/edwards25519 does it without crypto/ecdh's FIPS module, whose
+// start-up work every wg process would pay. ScalarMult builds its small
+// table on the stack; ScalarBaseMult would fill a 30 KiB one first.
 func (k Key) PublicKey() Key {
 	var pub Key
-	priv := k
-	clamp(&priv)
-	// One scalar multiplication by the base point (curve25519.X25519 with
-	// the base point would do two: crypto/ecdh computes the private key's
-	// public key when it is made, then the product).
-	sk, err := ecdh.X25519().NewPrivateKey(priv[:])
-	priv.Wipe()
-	if err != nil {
+	var s edwards25519.Scalar
+	if _, err := s.SetBytesWithClamping(k[:]); err != nil {
 		// Only a wrong length errors, and a Key has the right one.
 		return pub
 	}
-	copy(pub[:], sk.PublicKey().Bytes())
+	var p edwards25519.Point
+	p.ScalarMult(&s, edwards25519.NewGeneratorPoint())
+	copy(pub[:], p.BytesMontgomery())
+	s = edwards25519.Scalar{}
+	p = edwards25519.Point{}
 	return pub
 }
 

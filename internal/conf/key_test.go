@@ -1,6 +1,8 @@
 package conf
 
 import (
+	"bytes"
+	"crypto/ecdh"
 	"encoding/base64"
 	"math/rand"
 	"testing"
@@ -27,6 +29,31 @@ func TestParseKeyMatchesBase64(t *testing.T) {
 		}
 		if err == nil && string(k[:]) != string(dec) {
 			t.Fatalf("%q: decoded differently", s)
+		}
+	}
+}
+
+// TestPublicKeyAgainstECDH: the public key of random private keys, clamped
+// and not, with the extreme bits set, is crypto/ecdh's X25519 product with
+// the base point (RFC 7748).
+func TestPublicKeyAgainstECDH(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	keys := []Key{{}, {0: 0xff, 31: 0xff}}
+	for i := range keys[1] {
+		keys[1][i] = 0xff
+	}
+	for i := 0; i < 2000; i++ {
+		var k Key
+		r.Read(k[:])
+		keys = append(keys, k)
+	}
+	for _, k := range keys {
+		sk, err := ecdh.X25519().NewPrivateKey(k[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := k.PublicKey(), sk.PublicKey().Bytes(); !bytes.Equal(got[:], want) {
+			t.Fatalf("PublicKey(%x) = %x, crypto/ecdh says %x", k, got, want)
 		}
 	}
 }

@@ -3,25 +3,27 @@ package conf
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
-	"unicode/utf8"
 )
 
 // MaxInterfaceNameLen is IFNAMSIZ-1.
 const MaxInterfaceNameLen = 15
 
-var (
-	// Compiled on first use: a process that never checks a name (wg
-	// genkey, wg show) does not pay for them at start.
-	interfaceNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`) })
-	configPathPattern    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`) })
-)
-
-// ValidInterfaceName applies wg-quick's rule: 1 to 15 characters of
-// [a-zA-Z0-9_=+.-].
-func ValidInterfaceName(name string) bool { return interfaceNamePattern().MatchString(name) }
+// ValidInterfaceName applies wg-quick's rule, ^[a-zA-Z0-9_=+.-]{1,15}$.
+// (Written out rather than as a regexp: wg links this package, and the
+// regexp package's start-up work would be paid by every wg process.)
+func ValidInterfaceName(name string) bool {
+	if len(name) == 0 || len(name) > MaxInterfaceNameLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_=+.-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // DefaultConfigDir is where wg-quick looks for NAME.conf.
 const DefaultConfigDir = "/etc/wireguard"
@@ -37,13 +39,15 @@ func QuickConfigPath(arg string) string {
 
 // InterfaceFromConfigPath extracts the interface name from a config path
 // as given (before any symlink is resolved): the base name without .conf,
-// which must itself be a valid name.
+// which must itself be a valid name (wg-quick's
+// (^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$).
 func InterfaceFromConfigPath(path string) (string, bool) {
-	m := configPathPattern().FindStringSubmatch(path)
-	if m == nil {
+	base := path[strings.LastIndexByte(path, '/')+1:]
+	name, ok := strings.CutSuffix(base, ".conf")
+	if !ok || !ValidInterfaceName(name) {
 		return "", false
 	}
-	return m[2], true
+	return name, true
 }
 
 // InterfaceNameRule is wg-quick's rule for names, as a user reads it.
@@ -55,7 +59,7 @@ func ConfigNameProblem(path string) string {
 	if _, ok := InterfaceFromConfigPath(path); ok {
 		return ""
 	}
-	base := filepath.Base(path)
+	base := path[strings.LastIndexByte(path, '/')+1:]
 	name, ok := strings.CutSuffix(base, ".conf")
 	switch {
 	case !ok:
@@ -66,7 +70,7 @@ func ConfigNameProblem(path string) string {
 		return fmt.Sprintf("`%s' is %d bytes", printable(name), len(name))
 	}
 	for _, r := range name {
-		if !(r < utf8.RuneSelf && interfaceNamePattern().MatchString(string(r))) {
+		if !ValidInterfaceName(string(r)) {
 			return fmt.Sprintf("`%s' has `%s'", printable(name), printable(string(r)))
 		}
 	}

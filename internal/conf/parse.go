@@ -3,9 +3,7 @@ package conf
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -103,22 +101,37 @@ func hideKey(s string) string {
 // for messages that echo what the user typed.
 func HideKeys(s string) string { return hideKeys(s) }
 
-// hideKeys replaces everything in s that reads as a key with "(hidden)".
+// hideKeys replaces everything in s that reads as a key with "(hidden)":
+// each leftmost 43 base64 characters followed by '=' (the regexp
+// [A-Za-z0-9+/]{43}=) that ParseKey accepts.
 func hideKeys(s string) string {
 	if len(s) < 44 {
 		return s
 	}
-	return keyLike().ReplaceAllStringFunc(s, func(m string) string {
-		if _, err := ParseKey(m); err == nil {
-			return "(hidden)"
+	var b strings.Builder
+	done, run := 0, 0 // s[:done] is in b; run: base64 characters before i
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '=' && run >= 43 {
+			start := i - 43
+			if _, err := ParseKey(s[start : i+1]); err == nil {
+				b.WriteString(s[done:start])
+				b.WriteString("(hidden)")
+				done = i + 1
+			}
 		}
-		return m
-	})
+		if base64Value[c] >= 0 {
+			run++
+		} else {
+			run = 0
+		}
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
 }
-
-// keyLike is the shape of a key in base64 (ParseKey decides), compiled on
-// first use so that commands which never print a message do not pay for it.
-var keyLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/]{43}=`) })
 
 // wgParser is the wg grammar (config.c's config_read_line and friends).
 type wgParser struct {

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // File is a wg-quick configuration file: the model of all of it, and the
@@ -66,7 +64,14 @@ func quickWords(v string) []string {
 	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
-var nameserverPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`) })
+// looksLikeNameserver is wg-quick's test for a DNS entry that is a server
+// rather than a search domain: (^[0-9.]+$)|(^.*:.*$).
+func looksLikeNameserver(w string) bool {
+	if strings.IndexByte(w, ':') >= 0 {
+		return true
+	}
+	return w != "" && strings.Trim(w, "0123456789.") == ""
+}
 
 // quickKeys are the [Interface] keys wg-quick consumes, lower case, with
 // their usual spelling.
@@ -150,7 +155,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			}
 		case "dns":
 			for _, w := range quickWords(value) {
-				if !nameserverPattern().MatchString(w) {
+				if !looksLikeNameserver(w) {
 					if !opts.stripOnly() && !validSearchDomain(w) {
 						return nil, fail("DNS search domain is not a valid domain name: `%s'", printable(w))
 					}

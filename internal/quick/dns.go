@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -15,7 +16,7 @@ const (
 	resolvconfState = "/etc/resolvconf/run/interface/"
 )
 
-var interfaceOrderLine = regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`)
+var interfaceOrderLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`) })
 
 // resolvconfName is the record name wg-quick gives resolvconf: the
 // interface, led by "tun." (or whatever the first "NAME*" line of
@@ -37,7 +38,7 @@ func resolvconfName(sys *Sys, iface string) string {
 		return iface
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if m := interfaceOrderLine.FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
+		if m := interfaceOrderLine().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
 			return m[1] + "." + iface
 		}
 	}
@@ -114,7 +115,7 @@ func unsetDNSSteps(sys *Sys, l *Loaded) []Step {
 	}}
 }
 
-var savedNameserver = regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`)
+var savedNameserver = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`) })
 
 // savedDNS reads back the nameservers of the interface's resolvconf record
 // (`resolvconf -l NAME`, else resolvconf's state file), as save does.
@@ -137,7 +138,7 @@ func savedDNS(ctx context.Context, sys *Sys, iface string) []string {
 	}
 	var list []string
 	for line := range strings.SplitSeq(string(out), "\n") {
-		if m := savedNameserver.FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
+		if m := savedNameserver().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
 			list = append(list, m[1])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -17,7 +18,7 @@ const overhead = 80
 
 // endpointPattern is the reference's test of a `wg show IF endpoints`
 // value: an address it can ask `ip route get` about (no scope id).
-var endpointPattern = regexp.MustCompile(`^\[?([a-z0-9:.]+)\]?:[0-9]+$`)
+var endpointPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\[?([a-z0-9:.]+)\]?:[0-9]+$`) })
 
 // autoMTU is set_mtu_up's choice when the file has no MTU: the smallest
 // MTU of the routes to the peers' endpoints (a route's mtu metric, else
@@ -32,7 +33,7 @@ func autoMTU(n Net, dev *conf.Device) int {
 		if !ep.IsValid() {
 			continue
 		}
-		m := endpointPattern.FindStringSubmatch(conf.FormatEndpoint(ep))
+		m := endpointPattern().FindStringSubmatch(conf.FormatEndpoint(ep))
 		if m == nil {
 			continue
 		}

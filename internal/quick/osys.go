@@ -228,6 +228,11 @@ func (u *osUserspace) StartEmbedded(name string) error {
 		Stderr:   u.opts.Stderr,
 		LogLevel: level,
 		Env:      u.env,
+		Warn: func(msg string) {
+			if u.opts.Stderr != nil {
+				io.WriteString(u.opts.Stderr, "[!] "+msg+"\n")
+			}
+		},
 		Prepare: func(name string) error {
 			// No IPv6 link-local address, as on a kernel interface. Best
 			// effort: it fails only where IPv6 is off, and then there is

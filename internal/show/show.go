@@ -40,6 +40,12 @@ func line(w *bufio.Writer) []byte {
 // are ordered by latest handshake, newest first, peers that never
 // completed one last; ties keep the device's order.
 func Pretty(w *bufio.Writer, d *conf.Device, st Style) {
+	PrettyPeers(w, d, SortedPeers(d.Peers), st)
+}
+
+// PrettyPeers is Pretty with the peers given apart, already in pretty
+// order (SortPeers); d's own Peers are not looked at.
+func PrettyPeers(w *bufio.Writer, d *conf.Device, peers []*conf.DevicePeer, st Style) {
 	p := &noColors
 	if st.Color {
 		p = &colors
@@ -84,12 +90,12 @@ func Pretty(w *bufio.Writer, d *conf.Device, st Style) {
 		b = strconv.AppendUint(b, uint64(d.FwMark), 16)
 		b = append(b, '\n')
 	}
-	if len(d.Peers) > 0 {
+	if len(peers) > 0 {
 		b = append(b, '\n')
 	}
 	w.Write(b)
 
-	for i, peer := range SortedPeers(d.Peers) {
+	for i, peer := range peers {
 		b := line(w)
 		b = append(b, p.yellow...)
 		b = append(b, p.bold...)
@@ -148,7 +154,7 @@ func Pretty(w *bufio.Writer, d *conf.Device, st Style) {
 			b = appendDuration(b, uint64(peer.PersistentKeepalive), p)
 			b = append(b, '\n')
 		}
-		if i+1 < len(d.Peers) {
+		if i+1 < len(peers) {
 			b = append(b, '\n')
 		}
 		w.Write(b)
@@ -179,6 +185,12 @@ func SortedPeers(peers []conf.DevicePeer) []*conf.DevicePeer {
 	for i := range peers {
 		out[i] = &peers[i]
 	}
+	SortPeers(out)
+	return out
+}
+
+// SortPeers puts peers in pretty order (see SortedPeers), in place.
+func SortPeers(out []*conf.DevicePeer) {
 	slices.SortStableFunc(out, func(a, b *conf.DevicePeer) int {
 		az, bz := a.LastHandshake.IsZero(), b.LastHandshake.IsZero()
 		switch {
@@ -191,13 +203,19 @@ func SortedPeers(peers []conf.DevicePeer) []*conf.DevicePeer {
 		}
 		return b.LastHandshake.Compare(a.LastHandshake)
 	})
-	return out
 }
 
 // Dump writes the `dump` form: the interface line, then one line per peer,
 // tab-separated; with withName every line starts with the interface name
 // (`wg show all dump`).
 func Dump(w *bufio.Writer, d *conf.Device, withName bool) {
+	dumpHeader(w, d, withName)
+	for i := range d.Peers {
+		dumpPeer(w, d, &d.Peers[i], withName)
+	}
+}
+
+func dumpHeader(w *bufio.Writer, d *conf.Device, withName bool) {
 	b := line(w)
 	b = prefix(b, d, withName)
 	b = appendMaybeKey(b, &d.PrivateKey)
@@ -209,28 +227,28 @@ func Dump(w *bufio.Writer, d *conf.Device, withName bool) {
 	b = appendFwMark(b, d.FwMark)
 	b = append(b, '\n')
 	w.Write(b)
-	for i := range d.Peers {
-		peer := &d.Peers[i]
-		b := line(w)
-		b = prefix(b, d, withName)
-		b = appendKey(b, &peer.PublicKey)
-		b = append(b, '\t')
-		b = appendMaybeKey(b, &peer.PresharedKey)
-		b = append(b, '\t')
-		b = appendEndpointOrNone(b, peer)
-		b = append(b, '\t')
-		b = appendAllowedIPs(w, b, peer, ',')
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, uint64(handshakeSec(peer.LastHandshake)), 10)
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, peer.RxBytes, 10)
-		b = append(b, '\t')
-		b = strconv.AppendUint(b, peer.TxBytes, 10)
-		b = append(b, '\t')
-		b = appendKeepalive(b, peer.PersistentKeepalive)
-		b = append(b, '\n')
-		w.Write(b)
-	}
+}
+
+func dumpPeer(w *bufio.Writer, d *conf.Device, peer *conf.DevicePeer, withName bool) {
+	b := line(w)
+	b = prefix(b, d, withName)
+	b = appendKey(b, &peer.PublicKey)
+	b = append(b, '\t')
+	b = appendMaybeKey(b, &peer.PresharedKey)
+	b = append(b, '\t')
+	b = appendEndpointOrNone(b, peer)
+	b = append(b, '\t')
+	b = appendAllowedIPs(w, b, peer, ',')
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, uint64(handshakeSec(peer.LastHandshake)), 10)
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, peer.RxBytes, 10)
+	b = append(b, '\t')
+	b = strconv.AppendUint(b, peer.TxBytes, 10)
+	b = append(b, '\t')
+	b = appendKeepalive(b, peer.PersistentKeepalive)
+	b = append(b, '\n')
+	w.Write(b)
 }
 
 func prefix(b []byte, d *conf.Device, withName bool) []byte {
@@ -279,59 +297,77 @@ func IsField(name string) bool { return slices.Contains(Fields, name) }
 // every line starts with the interface name (`wg show all FIELD`). It
 // returns false, writing nothing, for a name that is not a field.
 func Field(w *bufio.Writer, d *conf.Device, field string, withName bool) bool {
-	switch field {
-	case "public-key", "private-key", "listen-port", "fwmark":
-		b := line(w)
-		b = prefix(b, d, withName)
-		switch field {
-		case "public-key":
-			b = appendMaybeKey(b, &d.PublicKey)
-		case "private-key":
-			b = appendMaybeKey(b, &d.PrivateKey)
-		case "listen-port":
-			b = strconv.AppendUint(b, uint64(d.ListenPort), 10)
-		case "fwmark":
-			b = appendFwMark(b, d.FwMark)
-		}
-		b = append(b, '\n')
-		w.Write(b)
-		return true
-	case "dump":
-		Dump(w, d, withName)
-		return true
-	case "peers", "preshared-keys", "endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive":
-	default:
+	if !IsField(field) {
 		return false
 	}
+	fieldHeader(w, d, field, withName)
 	for i := range d.Peers {
-		peer := &d.Peers[i]
-		b := line(w)
-		b = prefix(b, d, withName)
-		b = appendKey(b, &peer.PublicKey)
-		switch field {
-		case "preshared-keys":
-			b = append(b, '\t')
-			b = appendMaybeKey(b, &peer.PresharedKey)
-		case "endpoints":
-			b = append(b, '\t')
-			b = appendEndpointOrNone(b, peer)
-		case "allowed-ips":
-			b = append(b, '\t')
-			b = appendAllowedIPs(w, b, peer, ' ')
-		case "latest-handshakes":
-			b = append(b, '\t')
-			b = strconv.AppendUint(b, uint64(handshakeSec(peer.LastHandshake)), 10)
-		case "transfer":
-			b = append(b, '\t')
-			b = strconv.AppendUint(b, peer.RxBytes, 10)
-			b = append(b, '\t')
-			b = strconv.AppendUint(b, peer.TxBytes, 10)
-		case "persistent-keepalive":
-			b = append(b, '\t')
-			b = appendKeepalive(b, peer.PersistentKeepalive)
-		}
-		b = append(b, '\n')
-		w.Write(b)
+		fieldPeer(w, d, &d.Peers[i], field, withName)
 	}
 	return true
+}
+
+// fieldHeader writes what a field prints of the interface itself.
+func fieldHeader(w *bufio.Writer, d *conf.Device, field string, withName bool) {
+	switch field {
+	case "public-key", "private-key", "listen-port", "fwmark":
+	case "dump":
+		dumpHeader(w, d, withName)
+		return
+	default:
+		return
+	}
+	b := line(w)
+	b = prefix(b, d, withName)
+	switch field {
+	case "public-key":
+		b = appendMaybeKey(b, &d.PublicKey)
+	case "private-key":
+		b = appendMaybeKey(b, &d.PrivateKey)
+	case "listen-port":
+		b = strconv.AppendUint(b, uint64(d.ListenPort), 10)
+	case "fwmark":
+		b = appendFwMark(b, d.FwMark)
+	}
+	b = append(b, '\n')
+	w.Write(b)
+}
+
+// fieldPeer writes what a field prints of one peer.
+func fieldPeer(w *bufio.Writer, d *conf.Device, peer *conf.DevicePeer, field string, withName bool) {
+	switch field {
+	case "dump":
+		dumpPeer(w, d, peer, withName)
+		return
+	case "peers", "preshared-keys", "endpoints", "allowed-ips", "latest-handshakes", "transfer", "persistent-keepalive":
+	default:
+		return
+	}
+	b := line(w)
+	b = prefix(b, d, withName)
+	b = appendKey(b, &peer.PublicKey)
+	switch field {
+	case "preshared-keys":
+		b = append(b, '\t')
+		b = appendMaybeKey(b, &peer.PresharedKey)
+	case "endpoints":
+		b = append(b, '\t')
+		b = appendEndpointOrNone(b, peer)
+	case "allowed-ips":
+		b = append(b, '\t')
+		b = appendAllowedIPs(w, b, peer, ' ')
+	case "latest-handshakes":
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, uint64(handshakeSec(peer.LastHandshake)), 10)
+	case "transfer":
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, peer.RxBytes, 10)
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, peer.TxBytes, 10)
+	case "persistent-keepalive":
+		b = append(b, '\t')
+		b = appendKeepalive(b, peer.PersistentKeepalive)
+	}
+	b = append(b, '\n')
+	w.Write(b)
 }

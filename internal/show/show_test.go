@@ -131,6 +131,10 @@ func TestGolden(t *testing.T) {
 		{"dump", func(w *bufio.Writer) { Dump(w, fmt0(), false) }},
 		{"dump-all", func(w *bufio.Writer) { Dump(w, fmt0(), true); Dump(w, &conf.Device{Name: "empty0"}, true) }},
 		{"dump-endpoints", func(w *bufio.Writer) { Dump(w, endpoints(), false) }},
+		{"json", func(w *bufio.Writer) { writeJSON(w, Style{Now: now}, fmt0()) }},
+		{"json-showkeys", func(w *bufio.Writer) { writeJSON(w, Style{ShowKeys: true, Now: now}, fmt0()) }},
+		{"json-all", func(w *bufio.Writer) { writeJSON(w, Style{Now: now}, jsonDevices()...) }},
+		{"json-none", func(w *bufio.Writer) { writeJSON(w, Style{Now: now}) }},
 	}
 	for _, f := range Fields {
 		cases = append(cases, goldenCase{"field-" + f, func(w *bufio.Writer) {

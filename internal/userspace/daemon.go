@@ -46,6 +46,13 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 	if err := unix.SetNonblock(tunFD, true); err != nil {
 		return fail("Failed to create TUN device: %v", err)
 	}
+	// The collector is off from the start, as for a configuration
+	// request (see governor): the device allocates tens of megabytes of
+	// packet buffers as it starts and as its sockets open, over which it
+	// would otherwise run twice before the first packet. It is back on
+	// once the configuration settles (mem.touch below).
+	mem := newGovernor(lookupEnv)
+	mem.configuring()
 	tdev, err := tun.CreateTUNFromFile(os.NewFile(uintptr(tunFD), "/dev/net/tun"), device.DefaultMTU)
 	if err != nil {
 		return fail("Failed to create TUN device: %v", err)
@@ -71,10 +78,13 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, unix.SIGTERM, unix.SIGINT)
-	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
+	// In the caller's session, maybe with its terminal: a hang-up is
+	// not for the daemon, and a log written to the terminal from the
+	// background must not stop it (SIGTTOU ignored, the write goes on).
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE, unix.SIGTTOU, unix.SIGTTIN, unix.SIGTSTP)
 	errs := make(chan error, 1)
 	srv := newServer(dev)
-	srv.mem = newGovernor(lookupEnv)
+	srv.mem = mem
 	go func() {
 		for {
 			c, err := uapi.Accept()
@@ -89,7 +99,7 @@ func DaemonMain(args []string, lookupEnv func(string) (string, bool)) int {
 		io.WriteString(ready, "ok\n")
 		ready.Close()
 	}
-	srv.mem.touch()
+	mem.touch()
 	select {
 	case <-term:
 	case <-errs:

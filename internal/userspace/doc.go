@@ -13,6 +13,13 @@
 // socket. Nothing of it stays behind once the interface is deleted; Stopper
 // lets `wg-quick down` wait for that.
 //
+// The daemon holds only CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, with
+// no_new_privs, on every thread from its start: Start drops the rest on
+// the thread it starts the daemon from (see keptCaps, confineThread). It
+// leads a process group of its own but stays in its caller's session (a
+// session of its own would be a scheduler autogroup of its own, which
+// slows the tunnel: docs/performance.md).
+//
 // The daemon answers the UAPI protocol itself in front of wireguard-go so
 // that `get` lists peers in the order they were added, as the kernel
 // module does (wireguard-go keeps them in a map, so its own order is

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,10 @@ type Options struct {
 	// Env is the daemon's environment (the descriptors' variables are
 	// added to it).
 	Env []string
+	// Warn, when set, is told (one line, without a newline) what the
+	// daemon could not drop of its capabilities (see keptCaps); it runs
+	// all the same.
+	Warn func(string)
 	// Prepare is called with the interface name once the TUN interface
 	// exists and before the daemon starts (wg-quick turns off IPv6
 	// address generation there). An error stops Start.
@@ -101,12 +106,20 @@ func Start(name string, opts Options) (err error) {
 	}
 	env := append(append([]string(nil), opts.Env...),
 		envTUNFD+"=3", envUAPIFD+"=4", envReadyFD+"=5")
-	proc, err := os.StartProcess(opts.Self, []string{filepath.Base(opts.Self), DaemonArg, name}, &os.ProcAttr{
+	proc, warn, err := startConfined(opts.Self, []string{filepath.Base(opts.Self), DaemonArg, name}, &os.ProcAttr{
 		Dir:   "/",
 		Env:   env,
 		Files: []*os.File{null, stdout, stderr, tunFile, uapiFile, readW},
-		// Its own session: a terminal's ^C to wg-quick does not reach it.
-		Sys: &syscall.SysProcAttr{Setsid: true},
+		// Its own process group: a terminal's ^C or ^Z to wg-quick does
+		// not reach it. Not its own session: with the scheduler's
+		// autogroups (CONFIG_SCHED_AUTOGROUP, on by default), a new
+		// session is a new scheduling group, which the kernel then
+		// shares the CPU with as one entity against the session that
+		// makes and takes the tunnel's traffic; under load that halved
+		// the throughput and cost half as much CPU again per GB
+		// (docs/performance.md). The standalone wireguard-go stays in
+		// its caller's session too.
+		Sys: &syscall.SysProcAttr{Setpgid: true},
 	})
 	readW.Close()
 	if err != nil {
@@ -116,6 +129,9 @@ func Start(name string, opts Options) (err error) {
 		proc.Kill()
 		proc.Wait()
 		return err
+	}
+	if warn != nil && opts.Warn != nil {
+		opts.Warn(fmt.Sprintf("The userspace device of `%s' keeps more capabilities than it needs: %s", name, strings.ReplaceAll(warn.Error(), "\n", "; ")))
 	}
 	// The daemon outlives wg-quick; init reaps it.
 	proc.Release()
@@ -136,6 +152,27 @@ func awaitReady(r *os.File, timeout time.Duration) error {
 	default:
 		return errors.New("the userspace device exited while starting")
 	}
+}
+
+// startConfined starts the daemon from a thread of its own that holds only
+// the capabilities the daemon keeps (confineThread), so that the daemon
+// and all its threads hold only those from their start. The thread is
+// never given back to the Go scheduler: it ends with the goroutine. warn
+// says what could not be dropped.
+func startConfined(path string, argv []string, attr *os.ProcAttr) (proc *os.Process, warn, err error) {
+	type started struct {
+		proc      *os.Process
+		warn, err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread() // and never unlocked
+		warn := confineThread()
+		proc, err := os.StartProcess(path, argv, attr)
+		done <- started{proc, warn, err}
+	}()
+	s := <-done
+	return s.proc, s.warn, s.err
 }
 
 // openTUN creates the TUN interface name as wireguard-go does (no packet

@@ -3,7 +3,6 @@ package wgdev
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +63,7 @@ func (c *Client) userspace(name string) bool {
 	if err != nil || st.Mode()&os.ModeSocket == 0 {
 		return false
 	}
-	conn, err := net.Dial("unix", path)
+	conn, err := dialUAPI(path)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			os.Remove(path)
@@ -129,6 +128,34 @@ func (c *Client) Device(name string) (*conf.Device, error) {
 		return nil, err
 	}
 	return k.get(name)
+}
+
+// StreamDevice reads the named device as Device does, handing out its
+// interface and then its peers as they are read (see ParseUAPIGetStream):
+// header before the first peer, peer for each (one variable, reused). A
+// userspace device is read in the memory of one peer; a kernel device is
+// read whole first. An error may come after some peers were handed out.
+func (c *Client) StreamDevice(name string, header func(*conf.Device), peer func(*conf.DevicePeer)) error {
+	if c.userspace(name) {
+		short := name
+		if len(short) > conf.MaxInterfaceNameLen {
+			short = short[:conf.MaxInterfaceNameLen]
+		}
+		return uapiGetStream(c.SocketPath(name), short, header, peer)
+	}
+	dev, err := c.Device(name)
+	if err != nil {
+		return err
+	}
+	peers := dev.Peers
+	dev.Peers = nil
+	header(dev)
+	for i := range peers {
+		peer(&peers[i])
+	}
+	dev.Peers = peers
+	dev.Wipe()
+	return nil
 }
 
 // Configure applies cfg to the named device. Allowed IPs marked Remove are

@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"net"
+	"io"
 	"net/netip"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -93,21 +95,70 @@ func appendUAPISet(b []byte, cfg *conf.Config) []byte {
 	return append(b, '\n')
 }
 
-// uapiTimeout bounds one exchange with a userspace daemon.
+// uapiTimeout bounds each read and write of an exchange with a userspace
+// daemon.
 const uapiTimeout = 30 * time.Second
 
-func dialUAPI(path string) (net.Conn, error) {
-	conn, err := net.Dial("unix", path)
+// uapiConn is a connected UAPI socket: a blocking AF_UNIX stream socket
+// with send and receive timeouts. Plain system calls rather than package
+// net: wg links this package, and net's start-up work (and its poller's
+// goroutines and threads) would be paid by every wg process.
+type uapiConn struct{ fd int }
+
+// dialUAPI connects to the socket at path; failures are the errno, as
+// connect(2) gives it.
+func dialUAPI(path string) (*uapiConn, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		var errno syscall.Errno
-		if errors.As(err, &errno) {
-			return nil, errno
-		}
 		return nil, err
 	}
-	conn.SetDeadline(time.Now().Add(uapiTimeout))
-	return conn, nil
+	tv := unix.NsecToTimeval(uapiTimeout.Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	for {
+		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &uapiConn{fd: fd}, nil
 }
+
+func (c *uapiConn) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(c.fd, p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (c *uapiConn) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(c.fd, p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+func (c *uapiConn) Close() error { return unix.Close(c.fd) }
 
 // uapiSet sends cfg and returns the daemon's errno, if any.
 func uapiSet(path string, cfg *conf.Config) error {
@@ -156,15 +207,23 @@ func errnoOf(err error) error {
 
 // uapiGet asks a daemon for its state.
 func uapiGet(path, name string) (*conf.Device, error) {
+	var dev *conf.Device
+	err := uapiGetStream(path, name, func(d *conf.Device) { dev = d }, nil)
+	return dev, err
+}
+
+// uapiGetStream asks a daemon for its state and reads it as
+// ParseUAPIGetStream does.
+func uapiGetStream(path, name string, header func(*conf.Device), peer func(*conf.DevicePeer)) error {
 	conn, err := dialUAPI(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
 	if _, err := conn.Write([]byte("get=1\n\n")); err != nil {
-		return nil, errnoOf(err)
+		return errnoOf(err)
 	}
-	return ParseUAPIGet(bufio.NewReaderSize(conn, 64<<10), name)
+	return ParseUAPIGetStream(bufio.NewReaderSize(conn, 64<<10), name, header, peer)
 }
 
 // ParseUAPIGet reads a UAPI "get" reply as wireguard-tools'
@@ -172,15 +231,63 @@ func uapiGet(path, name string) (*conf.Device, error) {
 // keys are skipped; a malformed line or value is EPROTO; errno=N ends it
 // with that error. The public key is derived from the private key.
 func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
+	var dev *conf.Device
+	err := ParseUAPIGetStream(r, name, func(d *conf.Device) { dev = d }, nil)
+	if err != nil {
+		return nil, err
+	}
+	return dev, nil
+}
+
+// ParseUAPIGetStream is ParseUAPIGet for a reader that wants the peers as
+// they come. With peer nil, header gets the whole device once the reply is
+// complete and valid. Otherwise header gets the interface (without peers)
+// before the first peer, and peer each peer in turn: the same variable,
+// reused (its AllowedIPs' array too), so a device of any size is read in
+// the memory of one peer. The reply's errno comes last: an error returned
+// then follows what was handed out already, and the caller decides what
+// becomes of it.
+func ParseUAPIGetStream(r *bufio.Reader, name string, header func(*conf.Device), peer func(*conf.DevicePeer)) error {
 	dev := &conf.Device{Name: name}
-	var peer *conf.DevicePeer
+	streaming := peer != nil
+	var one conf.DevicePeer // the streamed peer, reused
+	if streaming {
+		// The peers handed out are not kept: wipe the last one's key
+		// when done (the interface's is the caller's to wipe).
+		defer one.PresharedKey.Wipe()
+	}
+	var cur *conf.DevicePeer
+	var ips []netip.Prefix // not streaming: every peer's allowed IPs, carved out of one array
+	headerDone := false
 	ret := error(syscall.EPROTO)
 	var handshakeSec, handshakeNsec int64
+	// flush completes the peer at hand.
 	flush := func() {
-		if peer != nil && (handshakeSec != 0 || handshakeNsec != 0) {
-			peer.LastHandshake = time.Unix(handshakeSec, handshakeNsec)
+		if cur == nil {
+			return
+		}
+		if handshakeSec != 0 || handshakeNsec != 0 {
+			cur.LastHandshake = time.Unix(handshakeSec, handshakeNsec)
 		}
 		handshakeSec, handshakeNsec = 0, 0
+		if streaming {
+			peer(cur)
+		} else {
+			cur.AllowedIPs = cur.AllowedIPs[:len(cur.AllowedIPs):len(cur.AllowedIPs)]
+		}
+	}
+	newPeer := func() *conf.DevicePeer {
+		if streaming {
+			if !headerDone {
+				header(dev)
+				headerDone = true
+			}
+			keep := one.AllowedIPs[:0]
+			one = conf.DevicePeer{AllowedIPs: keep}
+			return &one
+		}
+		dev.Peers = append(dev.Peers, conf.DevicePeer{AllowedIPs: ips[len(ips):len(ips)]})
+		return &dev.Peers[len(dev.Peers)-1]
 	}
 	var long []byte // a line longer than r's buffer
 	for {
@@ -199,9 +306,12 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 		if len(line) == 1 {
 			flush()
 			if ret != nil {
-				return nil, ret
+				return ret
 			}
-			return dev, nil
+			if !headerDone {
+				header(dev)
+			}
+			return nil
 		}
 		key, value, ok := bytes.Cut(line[:len(line)-1], []byte{'='})
 		if !ok {
@@ -210,7 +320,7 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 		bad := false
 		switch string(key) {
 		case "private_key":
-			if peer != nil {
+			if cur != nil {
 				break
 			}
 			bad = !decodeHexKey(&dev.PrivateKey, value)
@@ -218,71 +328,78 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 				dev.PublicKey = dev.PrivateKey.PublicKey()
 			}
 		case "listen_port":
-			if peer == nil {
+			if cur == nil {
 				n, ok := uapiNum(value, 0xffff)
 				dev.ListenPort, bad = uint16(n), !ok
 			}
 		case "fwmark":
-			if peer == nil {
+			if cur == nil {
 				n, ok := uapiNum(value, 0xffffffff)
 				dev.FwMark, bad = uint32(n), !ok
 			}
 		case "public_key":
 			flush()
-			dev.Peers = append(dev.Peers, conf.DevicePeer{})
-			peer = &dev.Peers[len(dev.Peers)-1]
-			bad = !decodeHexKey(&peer.PublicKey, value)
+			cur = newPeer()
+			bad = !decodeHexKey(&cur.PublicKey, value)
 		case "preshared_key":
-			if peer != nil {
-				bad = !decodeHexKey(&peer.PresharedKey, value)
+			if cur != nil {
+				bad = !decodeHexKey(&cur.PresharedKey, value)
 			}
 		case "endpoint":
-			if peer != nil {
+			if cur != nil {
 				ep, ok := parseUAPIEndpoint(string(value))
 				if !ok {
-					return nil, syscall.ENETUNREACH
+					return syscall.ENETUNREACH
 				}
-				peer.Endpoint = ep
+				cur.Endpoint = ep
 			}
 		case "persistent_keepalive_interval":
-			if peer != nil {
+			if cur != nil {
 				n, ok := uapiNum(value, 0xffff)
-				peer.PersistentKeepalive, bad = uint16(n), !ok
+				cur.PersistentKeepalive, bad = uint16(n), !ok
 			}
 		case "allowed_ip":
-			if peer != nil {
+			if cur != nil {
 				p, ok := parseUAPIPrefix(value)
 				if !ok {
 					bad = true
 					break
 				}
-				peer.AllowedIPs = append(peer.AllowedIPs, p)
+				if streaming {
+					cur.AllowedIPs = append(cur.AllowedIPs, p)
+				} else {
+					// The peer's list is the end of ips; when ips
+					// moves, the list moves with it.
+					n := len(cur.AllowedIPs)
+					ips = append(ips, p)
+					cur.AllowedIPs = ips[len(ips)-n-1 : len(ips) : len(ips)]
+				}
 			}
 		case "last_handshake_time_sec":
-			if peer != nil {
+			if cur != nil {
 				n, ok := uapiNum(value, 1<<63-1)
 				handshakeSec, bad = int64(n), !ok
 			}
 		case "last_handshake_time_nsec":
-			if peer != nil {
+			if cur != nil {
 				n, ok := uapiNum(value, 1<<63-1)
 				handshakeNsec, bad = int64(n), !ok
 			}
 		case "rx_bytes":
-			if peer != nil {
+			if cur != nil {
 				n, ok := uapiNum(value, 1<<64-1)
-				peer.RxBytes, bad = n, !ok
+				cur.RxBytes, bad = n, !ok
 			}
 		case "tx_bytes":
-			if peer != nil {
+			if cur != nil {
 				n, ok := uapiNum(value, 1<<64-1)
-				peer.TxBytes, bad = n, !ok
+				cur.TxBytes, bad = n, !ok
 			}
 		case "protocol_version":
 			// The reference ignores it; so do we, whatever it says.
-			if peer != nil {
+			if cur != nil {
 				if n, ok := uapiNum(value, 1<<31-1); ok {
-					peer.ProtocolVersion = int(n)
+					cur.ProtocolVersion = int(n)
 				}
 			}
 		case "errno":
@@ -301,7 +418,7 @@ func ParseUAPIGet(r *bufio.Reader, name string) (*conf.Device, error) {
 			break
 		}
 	}
-	return nil, syscall.EPROTO
+	return syscall.EPROTO
 }
 
 // decodeHexKey reads a 64-digit hex key into k.
@@ -369,12 +486,32 @@ func zoneName(a netip.Addr) netip.Addr {
 	if z == "" || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
 		return a
 	}
-	if idx, err := strconv.Atoi(z); err == nil {
-		if ifi, err := net.InterfaceByIndex(idx); err == nil {
-			return a.WithZone(ifi.Name)
+	if idx, err := strconv.ParseUint(z, 10, 31); err == nil {
+		if name, ok := interfaceName(uint32(idx)); ok {
+			return a.WithZone(name)
 		}
 	}
 	return a
+}
+
+// interfaceName is if_indextoname(3): SIOCGIFNAME on a datagram socket.
+func interfaceName(index uint32) (string, bool) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		if fd, err = unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0); err != nil {
+			return "", false
+		}
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("")
+	if err != nil {
+		return "", false
+	}
+	ifr.SetUint32(index)
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFNAME, ifr); err != nil {
+		return "", false
+	}
+	return ifr.Name(), true
 }
 
 // parseUAPIPrefix reads "IP/CIDR" as the reference does: the address by

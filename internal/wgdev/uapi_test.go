@@ -5,7 +5,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -202,4 +205,59 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestParseUAPIGetStream: the streamed peers, copied as they come, are
+// ParseUAPIGet's, after the same header; errors are the same; and the
+// streamed read of 5000 peers allocates next to nothing per peer.
+func TestParseUAPIGetStream(t *testing.T) {
+	for _, text := range []string{bigUAPIGet(50), "listen_port=1\nerrno=0\n\n", "errno=22\n\n", "public_key=zz\n\n", bigUAPIGet(3) + "\n"} {
+		want, wantErr := ParseUAPIGet(bufio.NewReader(strings.NewReader(text)), "x")
+		var head *conf.Device
+		var peers []conf.DevicePeer
+		err := ParseUAPIGetStream(bufio.NewReader(strings.NewReader(text)), "x",
+			func(d *conf.Device) {
+				if head != nil {
+					t.Fatal("header twice")
+				}
+				c := *d
+				head = &c
+			},
+			func(p *conf.DevicePeer) {
+				if head == nil {
+					t.Fatal("a peer before the header")
+				}
+				c := *p
+				c.AllowedIPs = slices.Clone(p.AllowedIPs)
+				peers = append(peers, c)
+			})
+		if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+			t.Fatalf("%.40q: error %v, ParseUAPIGet's %v", text, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		head.Peers = peers
+		if !reflect.DeepEqual(head, want) {
+			t.Errorf("%.40q: streamed %+v\nwhole %+v", text, head, want)
+		}
+	}
+	// Bytes allocated, against the whole device's (a few small strings a
+	// peer remain: the text of an endpoint or IPv6 prefix for netip).
+	text := bigUAPIGet(5000)
+	allocated := func(f func()) uint64 {
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		f()
+		runtime.ReadMemStats(&b)
+		return b.TotalAlloc - a.TotalAlloc
+	}
+	streamed := allocated(func() {
+		ParseUAPIGetStream(bufio.NewReader(strings.NewReader(text)), "x", func(*conf.Device) {}, func(*conf.DevicePeer) {})
+	})
+	whole := allocated(func() { ParseUAPIGet(bufio.NewReader(strings.NewReader(text)), "x") })
+	if streamed*4 > whole {
+		t.Errorf("streaming 5000 peers allocates %d bytes, the whole device %d", streamed, whole)
+	}
+	t.Logf("5000 peers: %d bytes allocated streaming, %d whole", streamed, whole)
 }
