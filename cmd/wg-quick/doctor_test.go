@@ -157,8 +157,8 @@ func TestDoctorChecks(t *testing.T) {
 			want:  []string{"[interface-down]", "  run:  ip link set up dev wg0\n"}},
 		{name: "interface-differs", confA: docConf("", docOK, docEP), code: 1,
 			setup: func(t *testing.T, a, b *testnet.Host) {
-				data, _ := os.ReadFile(a.Path("/etc/wireguard/wg0.conf"))
-				edited := strings.Replace(string(data), "Address = 10.0.0.1/24", "Address = 10.0.0.1/24, 10.0.1.1/24", 1) +
+				data := a.ReadFile("/etc/wireguard/wg0.conf")
+				edited := strings.Replace(data, "Address = 10.0.0.1/24", "Address = 10.0.0.1/24, 10.0.1.1/24", 1) +
 					"\n[Peer]\nPublicKey = 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs=\nAllowedIPs = 10.0.5.0/24\n"
 				a.WriteFile("/etc/wireguard/wg0.conf", []byte(edited), 0o600)
 			},

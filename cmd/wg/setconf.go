@@ -44,6 +44,10 @@ func setconfMain(e *env, args []string) int {
 			} else {
 				fmt.Fprintf(e.stderr, "Configuration parsing error\n")
 			}
+			// A wg-quick file given to wg: say so, and what to do.
+			if cerr.QuickKey != "" {
+				fmt.Fprintf(e.stderr, "`%s' is a wg-quick key: use `wg-quick strip' to remove wg-quick's keys\n", cerr.QuickKey)
+			}
 		}
 		return 1
 	}

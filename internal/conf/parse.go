@@ -33,6 +33,10 @@ type Error struct {
 	Line  int    // 1-based; 0 when the error is not about one line
 	Msg   string // the reference's wording
 	Stage Stage
+	// QuickKey is set when wg's grammar refused a key of wg-quick's
+	// (Address, DNS, ...) in [Interface]: the file is a wg-quick file.
+	// It holds the key's usual spelling.
+	QuickKey string
 }
 
 // Error is the message with its place. Anything in it that reads as a
@@ -235,7 +239,7 @@ func (p *wgParser) line(n int, raw string) error {
 			}
 			iface.PrivateKey = &k
 		} else {
-			return p.fail(n, unrecognized)
+			return &Error{File: p.file, Line: n, Msg: unrecognized.Error(), QuickKey: quickKeyOf(line)}
 		}
 	case p.inPeers:
 		peer := &p.cfg.Peers[len(p.cfg.Peers)-1]

@@ -73,10 +73,21 @@ func looksLikeNameserver(w string) bool {
 	return w != "" && strings.Trim(w, "0123456789.") == ""
 }
 
-// quickKeys are the [Interface] keys wg-quick consumes.
-var quickKeys = map[string]bool{
-	"address": true, "mtu": true, "dns": true, "table": true, "preup": true,
-	"predown": true, "postup": true, "postdown": true, "saveconfig": true,
+// quickKeys are the [Interface] keys wg-quick consumes, lower case, with
+// their usual spelling.
+var quickKeys = map[string]string{
+	"address": "Address", "mtu": "MTU", "dns": "DNS", "table": "Table", "preup": "PreUp",
+	"predown": "PreDown", "postup": "PostUp", "postdown": "PostDown", "saveconfig": "SaveConfig",
+}
+
+// quickKeyOf returns the wg-quick key a line (as wg's parser cleaned it,
+// whitespace gone) sets, in its usual spelling, or "".
+func quickKeyOf(line string) string {
+	key, _, ok := strings.Cut(line, "=")
+	if !ok {
+		return ""
+	}
+	return quickKeys[strings.ToLower(key)]
 }
 
 // ParseQuick reads a wg-quick configuration file: wg-quick's own keys as
@@ -122,7 +133,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			inInterface = true
 		}
 		lower := strings.ToLower(key)
-		if !inInterface || !quickKeys[lower] {
+		if !inInterface || quickKeys[lower] == "" {
 			f.WGLines = append(f.WGLines, NumberedLine{N: n, Text: line})
 			continue
 		}

@@ -107,6 +107,13 @@ type goldenCase struct {
 	write func(w *bufio.Writer)
 }
 
+// TestGolden compares each formatter's output with its golden file. The
+// golden files are this package's own output (-update); what they hold is
+// checked against the reference: fmt0's single-interface forms by
+// TestReferenceFake (captured output), the other devices' by
+// TestGoldenAgainstReference (Debian's wg run on the same devices). The
+// "all" forms (dump-all, the second half of field-*) are compared with
+// the reference by cmd/wg's TestDifferentialShow, on the same fmt0.
 func TestGolden(t *testing.T) {
 	pretty := func(d func() *conf.Device, st Style) func(*bufio.Writer) {
 		return func(w *bufio.Writer) { Pretty(w, d(), st) }
@@ -300,7 +307,10 @@ func TestShowconfIsConfigFormat(t *testing.T) {
 	w := bufio.NewWriter(&out)
 	Showconf(w, fmt0())
 	w.Flush()
-	want, _ := os.ReadFile("../../testdata/reference/wg/fake-fmt0-showconf.stdout")
+	want, err := os.ReadFile("../../testdata/reference/wg/fake-fmt0-showconf.stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if out.String() != string(want) {
 		t.Errorf("fmt0\n--- got\n%s--- want\n%s", out.String(), want)
 	}

@@ -37,13 +37,19 @@ func TestSyncconfAgainstCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(filepath.Join(refDir, "wg-conf", "sync-p2.conf"))
+	data, err := os.ReadFile(filepath.Join(refDir, "wg-conf", "sync-p2.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := conf.Parse("sync-p2.conf", data, &conf.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	SyncconfSemantics(cfg, runtime)
-	want, _ := os.ReadFile(filepath.Join(refDir, "wg", "uapi-syncconf-sync-p2.uapi"))
+	want, err := os.ReadFile(filepath.Join(refDir, "wg", "uapi-syncconf-sync-p2.uapi"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p2 := "public_key=4eba95ae58408a27671e9745dec99520ad216576b48ce7547de45250429c4b57\n"
 	wantS := strings.Replace(string(want), p2, p2+"preshared_key="+strings.Repeat("0", 64)+"\npersistent_keepalive_interval=0\n", 1)
 	if got := FormatUAPISet(cfg); got != wantS {
