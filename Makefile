@@ -9,6 +9,8 @@
 #   make demo       a tunnel between two network namespaces (needs root)
 #   make vmtest     kernel-path tests in a qemu VM with wireguard.ko
 #   make install / uninstall   (PREFIX, DESTDIR, BINDIR, MANDIR, ...)
+#   make deb, make rpm   packages that replace wireguard-tools (bin/wgtools.deb, .rpm)
+#   make image      the scratch container image, no engine needed (bin/image, bin/wgtools-image.tar)
 
 GO ?= go
 PREFIX ?= /usr
@@ -20,17 +22,30 @@ LDFLAGS := -s -w -X $(MODULE)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags '$(LDFLAGS)'
 export CGO_ENABLED := 0
 
+# Per test binary; the system tests of one package take minutes, and more
+# when the machine is shared.
+GOTEST_TIMEOUT ?= 30m
 FUZZTIME ?= 1m
 FUZZ_SHORT ?= 5s
 
-.PHONY: all build test unit fuzz fuzz-short bench gobench demo vmtest clean
+.PHONY: all build test unit fuzz fuzz-short bench gobench demo vmtest clean deb rpm image
 
 all: build
 
-build:
-	@mkdir -p bin
+build: bin/.version
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg ./cmd/wg
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
+
+# What install needs: the binaries, rebuilt only when a source or the
+# version changed, so that `make && sudo make install` does not need Go in
+# root's PATH (sudo's secure_path has no /usr/local/go/bin).
+GO_SOURCES := $(shell find cmd internal -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+bin/.version: FORCE
+	@mkdir -p bin; echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+bin/wg bin/wg-quick &: $(GO_SOURCES) bin/.version
+	$(GO) build $(GOFLAGS_BUILD) -o bin/wg ./cmd/wg
+	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
+FORCE:
 
 # The README's test command. Tests that need root, a reference tool or qemu
 # skip with the reason printed where those are missing. The VM tests run
@@ -38,12 +53,15 @@ build:
 # N passed, M failed) is in the log.
 test: build
 	$(GO) vet ./...
-	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	cd tools && $(GO) vet ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+	cd tools && $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 	$(MAKE) fuzz-short
 	$(MAKE) vmtest
 
 unit:
-	WGTOOLS_VMTEST=off $(GO) test -count=1 ./...
+	WGTOOLS_VMTEST=off $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
+	cd tools && $(GO) test -count=1 -timeout $(GOTEST_TIMEOUT) ./...
 
 # Kernel-path tests: boots a Debian kernel with wireguard.ko under qemu and
 # runs them inside (see the README's "VM tests"; VMTEST_* variables apply).
@@ -103,7 +121,7 @@ DIST := dist
 
 .PHONY: install uninstall
 
-install: build
+install: bin/wg bin/wg-quick
 	@install -v -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8"
 	@install -v -m 0755 bin/wg "$(DESTDIR)$(BINDIR)/wg"
 	@install -v -m 0644 $(DIST)/man/wg.8 "$(DESTDIR)$(MANDIR)/man8/wg.8"
@@ -121,7 +139,11 @@ install: build
 	install -v -m 0644 $(DIST)/systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" && \
 	sed 's|@BINDIR@|$(BINDIR)|g' $(DIST)/systemd/wg-quick@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
 	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
-	echo "'$(DIST)/systemd/wg-quick@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service'"
+	echo "'$(DIST)/systemd/wg-quick@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service'" && \
+	install -v -m 0644 $(DIST)/systemd/wg-quick-reresolve@.timer "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer" && \
+	sed 's|@BINDIR@|$(BINDIR)|g' $(DIST)/systemd/wg-quick-reresolve@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	echo "'$(DIST)/systemd/wg-quick-reresolve@.service.in' -> '$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service'"
 
 # Removes every file install may have written, whatever the WITH_* switches.
 # $(SYSCONFDIR)/wireguard goes only when empty (it holds users' configs).
@@ -131,7 +153,8 @@ uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick" \
 		"$(DESTDIR)$(MANDIR)/man8/wg.8" "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" \
 		"$(DESTDIR)$(BASHCOMPDIR)/wg" "$(DESTDIR)$(BASHCOMPDIR)/wg-quick" \
-		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" \
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer"
 	@[ ! -d "$(DESTDIR)$(SYSCONFDIR)/wireguard" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(SYSCONFDIR)/wireguard"
 	@[ -n "$(DESTDIR)" ] && [ "$(DESTDIR)" != / ] || exit 0; \
 	for d in "$(BINDIR)" "$(MANDIR)/man8" "$(BASHCOMPDIR)" "$(SYSTEMDUNITDIR)" "$(SYSCONFDIR)"; do \
@@ -140,3 +163,28 @@ uninstall:
 			d=$$(dirname "$$d"); \
 		done; \
 	done
+
+# ---- packages and container image -------------------------------------------
+# Built by the tools module (tools/: nfpm and go-containerregistry as
+# libraries), so that the wg binaries link neither. The .deb puts the units
+# in SYSTEMDUNITDIR (the building machine's distribution's directory, as
+# its own wireguard-tools package does: build on the release you install
+# to); the .rpm in /usr/lib/systemd/system. Files carry the last commit's
+# time, so that a package or image is the same when rebuilt.
+PKG_MAINTAINER ?= wgtools <https://github.com/gowg/wgtools>
+PKG_MTIME ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+deb: build
+	cd tools && $(GO) run ./mkpkg -format deb -version '$(VERSION)' -root .. -bin ../bin \
+		-unitdir '$(SYSTEMDUNITDIR)' -maintainer '$(PKG_MAINTAINER)' -mtime '$(PKG_MTIME)' -o ../bin/wgtools.deb
+	@echo "bin/wgtools.deb: sudo apt install ./bin/wgtools.deb (replaces wireguard-tools)"
+
+rpm: build
+	cd tools && $(GO) run ./mkpkg -format rpm -version '$(VERSION)' -root .. -bin ../bin \
+		-maintainer '$(PKG_MAINTAINER)' -mtime '$(PKG_MTIME)' -o ../bin/wgtools.rpm
+	@echo "bin/wgtools.rpm: sudo dnf install ./bin/wgtools.rpm (replaces wireguard-tools)"
+
+image: build
+	cd tools && $(GO) run ./mkimage -bin ../bin -version '$(VERSION)' -mtime '$(PKG_MTIME)' \
+		-layout ../bin/image -tar ../bin/wgtools-image.tar
+	@echo "bin/image (OCI layout), bin/wgtools-image.tar (docker load < bin/wgtools-image.tar)"

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -110,6 +111,8 @@ func installCases() []installCase {
 	if isDir("/" + unitDir) {
 		defaults.files[unitDir+"/wg-quick@.service"] = 0o644
 		defaults.files[unitDir+"/wg-quick.target"] = 0o644
+		defaults.files[unitDir+"/wg-quick-reresolve@.service"] = 0o644
+		defaults.files[unitDir+"/wg-quick-reresolve@.timer"] = 0o644
 		defaults.unit = unitDir + "/wg-quick@.service"
 	}
 	return []installCase{
@@ -120,14 +123,16 @@ func installCases() []installCase {
 				"SYSCONFDIR=/opt/wgtools/etc", "BASHCOMPDIR=/etc/bash_completion.d", "SYSTEMDUNITDIR=/etc/systemd/system",
 				"WITH_BASHCOMPLETION=yes", "WITH_SYSTEMDUNITS=yes", "WITH_WGQUICK=yes"},
 			files: map[string]fs.FileMode{
-				"opt/wgtools/sbin/wg":                  0o755,
-				"opt/wgtools/sbin/wg-quick":            0o755,
-				"opt/wgtools/man/man8/wg.8":            0o644,
-				"opt/wgtools/man/man8/wg-quick.8":      0o644,
-				"etc/bash_completion.d/wg":             0o644,
-				"etc/bash_completion.d/wg-quick":       0o644,
-				"etc/systemd/system/wg-quick@.service": 0o644,
-				"etc/systemd/system/wg-quick.target":   0o644,
+				"opt/wgtools/sbin/wg":                            0o755,
+				"opt/wgtools/sbin/wg-quick":                      0o755,
+				"opt/wgtools/man/man8/wg.8":                      0o644,
+				"opt/wgtools/man/man8/wg-quick.8":                0o644,
+				"etc/bash_completion.d/wg":                       0o644,
+				"etc/bash_completion.d/wg-quick":                 0o644,
+				"etc/systemd/system/wg-quick@.service":           0o644,
+				"etc/systemd/system/wg-quick.target":             0o644,
+				"etc/systemd/system/wg-quick-reresolve@.service": 0o644,
+				"etc/systemd/system/wg-quick-reresolve@.timer":   0o644,
 			},
 			dirs:   map[string]fs.FileMode{"opt/wgtools/etc/wireguard": 0o700},
 			bindir: "/opt/wgtools/sbin",
@@ -166,8 +171,8 @@ func source(installed string) string {
 		return "dist/man/" + base
 	case strings.Contains(installed, "completion"):
 		return "dist/completion/" + base + ".bash-completion"
-	case base == "wg-quick.target":
-		return "dist/systemd/wg-quick.target"
+	case base == "wg-quick.target", base == "wg-quick-reresolve@.timer":
+		return "dist/systemd/" + base
 	}
 	return ""
 }
@@ -230,8 +235,8 @@ func TestInstallUninstall(t *testing.T) {
 							t.Errorf("%s --version: got %q, want %q", p, out, want)
 						}
 					}
-				case base == "wg-quick@.service":
-					checkUnit(t, installed, c.bindir)
+				case base == "wg-quick@.service", base == "wg-quick-reresolve@.service":
+					checkUnit(t, installed, base, c.bindir)
 				default:
 					if src := source(p); src != "" {
 						sameContent(t, installed, filepath.Join("..", src))
@@ -286,13 +291,13 @@ func sameContent(t *testing.T, installed, src string) {
 }
 
 // checkUnit: the installed service is the template with BINDIR filled in.
-func checkUnit(t *testing.T, installed, bindir string) {
+func checkUnit(t *testing.T, installed, name, bindir string) {
 	t.Helper()
 	got, err := os.ReadFile(installed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := os.ReadFile("systemd/wg-quick@.service.in")
+	tmpl, err := os.ReadFile("systemd/" + name + ".in")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,11 +305,15 @@ func checkUnit(t *testing.T, installed, bindir string) {
 	if string(got) != want {
 		t.Errorf("%s:\n%s\nwant:\n%s", installed, got, want)
 	}
-	for _, line := range []string{
+	lines := []string{
 		"ExecStart=" + bindir + "/wg-quick up %i",
 		"ExecStop=" + bindir + "/wg-quick down %i",
 		"ExecReload=/bin/bash -c 'exec " + bindir + "/wg syncconf %i <(exec " + bindir + "/wg-quick strip %i)'",
-	} {
+	}
+	if name == "wg-quick-reresolve@.service" {
+		lines = []string{"ExecStart=" + bindir + "/wg-quick reresolve %i"}
+	}
+	for _, line := range lines {
 		if !strings.Contains(string(got), "\n"+line+"\n") {
 			t.Errorf("%s lacks %q", installed, line)
 		}
@@ -374,16 +383,26 @@ func TestGoInstall(t *testing.T) {
 }
 
 // writeModuleZip writes a module zip of the tree at root, every file under
-// prefix/, as a module proxy serves it.
+// prefix/, as a module proxy serves it: without the directories holding a
+// module of their own (tools/), as the go command leaves them out.
 func writeModuleZip(t *testing.T, root, prefix, dst string) {
 	t.Helper()
 	files, err := sourceFiles(root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var nested []string
+	for _, rel := range files {
+		if dir := path.Dir(rel); path.Base(rel) == "go.mod" && dir != "." {
+			nested = append(nested, dir+"/")
+		}
+	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, rel := range files {
+		if slices.ContainsFunc(nested, func(d string) bool { return strings.HasPrefix(rel, d) }) {
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
 		if err != nil {
 			t.Fatal(err)

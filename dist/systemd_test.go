@@ -53,12 +53,24 @@ func TestSystemdUnitsVerify(t *testing.T) {
 		t.Fatalf("the installed unit does not run the installed wg-quick:\n%s", unit)
 	}
 	manpath := filepath.Join(prefix, "share/man")
-	out, err := analyzeVerify(manpath, filepath.Join(unitDir, "wg-quick@wg0.service"), filepath.Join(unitDir, "wg-quick.target"))
+	out, err := analyzeVerify(manpath, filepath.Join(unitDir, "wg-quick@wg0.service"), filepath.Join(unitDir, "wg-quick.target"),
+		filepath.Join(unitDir, "wg-quick-reresolve@wg0.timer"), filepath.Join(unitDir, "wg-quick-reresolve@wg0.service"))
 	if err != nil || out != "" {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
+	reresolve, err := os.ReadFile(filepath.Join(unitDir, "wg-quick-reresolve@.service"))
+	if err != nil || !strings.Contains(string(reresolve), "ExecStart="+prefix+"/bin/wg-quick reresolve %i\n") {
+		t.Fatalf("the installed reresolve unit does not run the installed wg-quick (%v):\n%s", err, reresolve)
+	}
 
-	// The check has teeth: a man page that is not there is reported.
+	// The check has teeth: a timer with a bad interval is reported, and
+	// so is a man page that is not there.
+	timer := filepath.Join(unitDir, "wg-quick-reresolve@.timer")
+	data, _ := os.ReadFile(timer)
+	os.WriteFile(timer, []byte(strings.Replace(string(data), "OnUnitActiveSec=30s", "OnUnitActiveSec=thirty", 1)), 0o644)
+	if out, err := analyzeVerify(manpath, filepath.Join(unitDir, "wg-quick-reresolve@wg0.timer")); err == nil && out == "" {
+		t.Errorf("systemd-analyze verify did not notice the timer's bad interval")
+	}
 	os.Remove(filepath.Join(manpath, "man8/wg.8"))
 	if out, err := analyzeVerify(manpath, filepath.Join(unitDir, "wg-quick@wg0.service")); err == nil && out == "" {
 		t.Errorf("systemd-analyze verify did not notice the missing wg(8)")
@@ -107,6 +119,21 @@ func TestSystemdUnitContents(t *testing.T) {
 		for _, l := range lines {
 			if !strings.Contains(have, "\n"+l+"\n") {
 				t.Errorf("%s lacks %q", sec, l)
+			}
+		}
+	}
+	for file, lines := range map[string][]string{
+		"systemd/wg-quick-reresolve@.timer": {"[Timer]", "OnActiveSec=30s", "OnUnitActiveSec=30s", "[Install]", "WantedBy=timers.target"},
+		"systemd/wg-quick-reresolve@.service.in": {"Type=oneshot", "ExecStart=@BINDIR@/wg-quick reresolve %i",
+			"After=wg-quick@%i.service", "ConditionPathExists=/sys/class/net/%i"},
+	} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if !strings.Contains("\n"+string(data), "\n"+l+"\n") {
+				t.Errorf("%s lacks %q", file, l)
 			}
 		}
 	}

@@ -5,4 +5,4 @@ import (
 )
 
 // downMain takes an interface down: `wg-quick down CONFIG_FILE|INTERFACE`.
-func downMain(e *env, arg string) int { return withSys(e, arg, quick.Down, false) }
+func downMain(e *env, arg string) int { return withSys(e, arg, quick.Down, sysOptions{}) }

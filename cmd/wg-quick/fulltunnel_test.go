@@ -490,9 +490,10 @@ func TestFullTunnelCases(t *testing.T) {
 			t.Errorf("rules left:\n%s", rules)
 		}
 	})
+	// IPv6 off on the interface only (by a PreUp; off on the whole host,
+	// the IPv6 parts are skipped: TestIPv6DisabledTunnel).
 	t.Run("ipv6-disabled", func(t *testing.T) {
-		a, _ := ftHosts(t, strings.Replace(ftConf("", "0.0.0.0/0, ::/0"), "10.0.0.2/32, fd00::2/128", "10.0.0.2/32", 1))
-		a.MustRun("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+		a, _ := ftHosts(t, strings.Replace(ftConf("PreUp = sysctl -q net.ipv6.conf.%i.disable_ipv6=1\n", "0.0.0.0/0, ::/0"), "10.0.0.2/32, fd00::2/128", "10.0.0.2/32", 1))
 		upFails(t, a, nil, 1, "[#] ip link set mtu 1420 up dev wg0\nwg-quick: cannot route ::/0 through `wg0': IPv6 is disabled on it "+
 			"(net.ipv6.conf.wg0.disable_ipv6 = 1); enable IPv6, or remove ::/0 from AllowedIPs\n[#] ip link delete dev wg0\n")
 	})

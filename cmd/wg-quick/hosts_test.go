@@ -28,11 +28,12 @@ type hostCase struct {
 }
 
 const (
-	hostV4    = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\nDNS = 10.0.0.53\n\n[Peer]\nPublicKey = {PEERPUB}\nPresharedKey = {PSK}\nAllowedIPs = 10.0.0.2/32, 192.168.1.0/24\nEndpoint = 192.0.2.2:51820\n"
-	hostV6    = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24, fd00::1/64\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 10.0.0.2/32, fd00:1::/64\nEndpoint = 192.0.2.2:51820\n"
-	hostV6R   = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 10.0.0.2/32, fd00:1::/64\nEndpoint = 192.0.2.2:51820\n"
-	hostFull  = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24, fd00::1/64\nDNS = 10.0.0.53\n\n[Peer]\nPublicKey = {PEERPUB}\nPresharedKey = {PSK}\nAllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 192.0.2.2:51820\n"
-	hostFull4 = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.2:51820\n"
+	hostV4     = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\nDNS = 10.0.0.53\n\n[Peer]\nPublicKey = {PEERPUB}\nPresharedKey = {PSK}\nAllowedIPs = 10.0.0.2/32, 192.168.1.0/24\nEndpoint = 192.0.2.2:51820\n"
+	hostV6     = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24, fd00::1/64\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 10.0.0.2/32, fd00:1::/64\nEndpoint = 192.0.2.2:51820\n"
+	hostV6Only = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = fd00::1/64\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = fd00:1::/64, ::/0\nEndpoint = [2001:db8::2]:51820\n"
+	hostV6R    = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 10.0.0.2/32, fd00:1::/64\nEndpoint = 192.0.2.2:51820\n"
+	hostFull   = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24, fd00::1/64\nDNS = 10.0.0.53\n\n[Peer]\nPublicKey = {PEERPUB}\nPresharedKey = {PSK}\nAllowedIPs = 0.0.0.0/0, ::/0\nEndpoint = 192.0.2.2:51820\n"
+	hostFull4  = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress = 10.0.0.1/24\n\n[Peer]\nPublicKey = {PEERPUB}\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.2:51820\n"
 )
 
 func disableIPv6(t *testing.T, h *testnet.Host) {
@@ -56,10 +57,13 @@ func TestHostsThatDiffer(t *testing.T) {
 	testnet.Require(t)
 	for _, c := range []hostCase{
 		{name: "ipv6-disabled/v4-only", conf: hostV4, setup: disableIPv6},
-		{name: "ipv6-disabled/v6-address", conf: hostV6, setup: disableIPv6, code: 2,
-			want: "[#] ip -6 address add fd00::1/64 dev wg0\nError: ipv6: IPv6 is disabled on this device.\n"},
-		{name: "ipv6-disabled/v6-route", conf: hostV6R, setup: disableIPv6, code: 2,
-			want: "[#] ip -6 route add fd00:1::/64 dev wg0\nError: IPv6 is disabled on nexthop device.\n[#] ip link delete dev wg0\n"},
+		// Issue 16: the IPv6 parts are skipped, with one warning.
+		{name: "ipv6-disabled/v6-address", conf: hostV6, setup: disableIPv6,
+			want: "[!] IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1): skipping address fd00::1/64 and the route to fd00:1::/64; IPv4 only.\n"},
+		{name: "ipv6-disabled/v6-route", conf: hostV6R, setup: disableIPv6,
+			want: "[!] IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1): skipping the route to fd00:1::/64; IPv4 only.\n"},
+		{name: "ipv6-disabled/v6-only", conf: hostV6Only, setup: disableIPv6, code: 1,
+			want: "wg-quick: IPv6 is disabled on this host (net.ipv6.conf.all.disable_ipv6 = 1), and every address and allowed IP of `wg0' is IPv6: nothing would work\n"},
 		{name: "ipv6-disabled/full-tunnel", conf: hostFull4, setup: disableIPv6},
 		{name: "read-only-proc-sys/v4-v6", conf: hostV6, setup: readOnlyProcSys("0")},
 		{name: "read-only-proc-sys/full-tunnel-src-valid-mark-set", conf: hostFull4, setup: readOnlyProcSys("1")},

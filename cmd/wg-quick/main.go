@@ -24,6 +24,7 @@ type env struct {
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
 	uid       int
+	init      bool // PID 1: a container's init (see stayAsInit)
 }
 
 func (e *env) die(format string, args ...any) int {
@@ -47,6 +48,7 @@ var verbs = []verb{
 	{"save", saveMain, nil},
 	{"strip", stripMain, nil},
 	{"doctor", nil, doctorMain},
+	{"reresolve", reresolveMain, nil},
 }
 
 func usage(e *env) {
@@ -116,6 +118,7 @@ func main() {
 		stderr:    os.Stderr,
 		lookupEnv: os.LookupEnv,
 		uid:       os.Getuid(),
+		init:      os.Getpid() == 1,
 	}
 	os.Exit(runSafely(e, os.Args[1:]))
 }

@@ -48,10 +48,10 @@ func TestRollback(t *testing.T) {
 			a.MustRun("ip", "route", "add", "192.0.2.2/32", "dev", "eth0", "mtu", "100")
 		}, code: 2, expect: "[#] ip link set mtu 20 up dev wg0\nError: mtu less than device minimum.\n[#] ip link delete dev wg0\n"},
 		{name: "address-refused", extra: "Address = 10.0.0.300/24\n", code: 1, expect: "Address is not an IP address"},
-		{name: "ipv6-disabled", setup: func(a *testnet.Host) {
-			// IPv6 off on the host: the IPv6 address cannot be added.
-			a.MustRun("sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
-		}, extra: "Address = fd00::1/64\n", code: 2, expect: "[#] ip -6 address add fd00::1/64 dev wg0\nError: ipv6: IPv6 is disabled on this device.\n[#] ip link delete dev wg0\n"},
+		// IPv6 off on the interface only (by a PreUp): the IPv6 address
+		// cannot be added. (Off on the whole host, it is skipped:
+		// TestIPv6DisabledTunnel.)
+		{name: "ipv6-disabled", extra: "Address = fd00::1/64\nPreUp = sysctl -q net.ipv6.conf.%i.disable_ipv6=1\n", code: 2, expect: "[#] ip -6 address add fd00::1/64 dev wg0\nError: ipv6: IPv6 is disabled on this device.\n[#] ip link delete dev wg0\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, _ := oneHost(t, c.extra)

@@ -3,58 +3,59 @@ package quick
 import (
 	"bytes"
 	"context"
-	"io/fs"
-	"regexp"
+	"fmt"
+	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 )
 
-const (
-	interfaceOrder  = "/etc/resolvconf/interface-order"
-	resolvconfState = "/etc/resolvconf/run/interface/"
-)
+// DNS goes through the manager dns.Detect finds: a real resolvconf as the
+// reference runs it (set_dns, unset_dns), or systemd-resolved over D-Bus
+// where the only resolvconf is systemd's shim or there is none. With
+// neither, up fails before it changes anything.
 
-var interfaceOrderLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`) })
-
-// resolvconfName is the record name wg-quick gives resolvconf: the
-// interface, led by "tun." (or whatever the first "NAME*" line of
-// /etc/resolvconf/interface-order says) when that file exists and the
-// resolvconf in PATH is not a symlink (Debian's resolvconf, not openresolv
-// or systemd's).
-func resolvconfName(sys *Sys, iface string) string {
-	st, err := sys.Files.Stat(interfaceOrder)
-	if err != nil || !st.Mode().IsRegular() {
-		return iface
-	}
-	if path, err := sys.Exec.LookPath("resolvconf", sys.Env); err == nil {
-		if lst, err := sys.Files.Lstat(path); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
-			return iface
-		}
-	}
-	data, err := sys.Files.ReadFile(interfaceOrder)
-	if err != nil {
-		return iface
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if m := interfaceOrderLine().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
-			return m[1] + "." + iface
-		}
-	}
-	return iface
+// dnsManager finds the host's DNS manager.
+func dnsManager(ctx context.Context, sys *Sys) dns.Manager {
+	return dns.Detect(dns.Host{
+		LookPath:     func(name string) (string, error) { return sys.Exec.LookPath(name, sys.Env) },
+		EvalSymlinks: sys.Files.EvalSymlinks,
+		Resolved: func() (bool, error) {
+			bus, err := resolvedBus(sys)
+			if err != nil {
+				return false, err
+			}
+			return bus.Running(ctx)
+		},
+	})
 }
 
-// dnsInput is what set_dns pipes into resolvconf.
-func dnsInput(i *conf.Interface) string {
-	var b strings.Builder
-	for _, d := range i.DNS {
-		b.WriteString("nameserver " + conf.FormatAddr(d) + "\n")
+func resolvedBus(sys *Sys) (ResolvedBus, error) {
+	if sys.Resolved == nil {
+		return nil, fmt.Errorf("no system bus")
 	}
-	if len(i.DNSSearch) > 0 {
-		b.WriteString("search " + strings.Join(i.DNSSearch, " ") + "\n")
+	return sys.Resolved()
+}
+
+// checkDNS is up's check, before any change, that the file's DNS servers
+// can be set: the manager to use.
+func checkDNS(ctx context.Context, sys *Sys, l *Loaded) (dns.Manager, error) {
+	if len(l.File.Config.Interface.DNS) == 0 {
+		return dns.Manager{}, nil
 	}
-	return b.String()
+	m := dnsManager(ctx, sys)
+	if m.Kind == dns.None {
+		return m, fail(1, "%s: cannot set DNS for `%s': %s", sys.Prog, l.Interface, m.Missing)
+	}
+	return m, nil
+}
+
+// resolvconfName is the record name wg-quick gives resolvconf (see
+// dns.ResolvconfName).
+func resolvconfName(sys *Sys, iface string) string {
+	path, _ := sys.Exec.LookPath("resolvconf", sys.Env)
+	return dns.ResolvconfName(sys.Files, path, iface)
 }
 
 // resolvconf runs resolvconf with args; a status other than 0 is a
@@ -81,45 +82,110 @@ func resolvconf(ctx context.Context, sys *Sys, stdin string, args ...string) err
 	return nil
 }
 
-// dnsSteps is set_dns: one resolvconf -a with every nameserver and one
-// search line, undone by resolvconf -d. Nothing when the file names no
-// nameserver (search domains alone do nothing, as in the reference).
-func dnsSteps(sys *Sys, l *Loaded) []Step {
+// dnsSteps is set_dns. With resolvconf: one resolvconf -a with every
+// nameserver and one search line, undone by resolvconf -d. With
+// systemd-resolved: the link's servers, domains and (for a full tunnel)
+// default route, undone by reverting the link. Nothing when the file names
+// no nameserver (search domains alone do nothing, as in the reference).
+func dnsSteps(sys *Sys, l *Loaded, m dns.Manager) []Step {
 	i := &l.File.Config.Interface
 	if len(i.DNS) == 0 {
 		return nil
 	}
+	if m.Kind == dns.Resolved {
+		return resolvedSteps(sys, l)
+	}
 	name := resolvconfName(sys, l.Interface)
 	return []Step{{
-		Line: "resolvconf -a " + name + " -m 0 -x",
+		Line: "resolvconf " + strings.Join(dns.ResolvconfAddArgs(name), " "),
 		Do: func(ctx context.Context) error {
-			return resolvconf(ctx, sys, dnsInput(i), "-a", name, "-m", "0", "-x")
+			return resolvconf(ctx, sys, dns.ResolvconfInput(i.DNS, i.DNSSearch), dns.ResolvconfAddArgs(name)...)
 		},
-		Undo: &Undo{Rank: rankDNS, Line: "resolvconf -d " + name + " -f", Do: func(ctx context.Context) error {
-			return resolvconf(ctx, sys, "", "-d", name, "-f")
+		Undo: &Undo{Rank: rankDNS, Line: "resolvconf " + strings.Join(dns.ResolvconfDelArgs(name), " "), Do: func(ctx context.Context) error {
+			return resolvconf(ctx, sys, "", dns.ResolvconfDelArgs(name)...)
 		}},
 	}}
 }
 
-// unsetDNS is unset_dns: resolvconf -d when the file names a nameserver.
-func unsetDNSSteps(sys *Sys, l *Loaded) []Step {
-	if len(l.File.Config.Interface.DNS) == 0 {
+// resolvedSteps sets the link's DNS in systemd-resolved; the first step
+// registers the revert.
+func resolvedSteps(sys *Sys, l *Loaded) []Step {
+	i := &l.File.Config.Interface
+	ops := dns.Plan(l.Interface, dns.Settings{Servers: i.DNS, Search: i.DNSSearch, FullTunnel: isFullTunnel(&l.File.Config)})
+	steps := make([]Step, len(ops))
+	for n, op := range ops {
+		steps[n] = resolvedStep(sys, l.Interface, op)
+	}
+	if len(steps) > 0 {
+		revert := resolvedStep(sys, l.Interface, dns.Revert{Link: l.Interface})
+		steps[0].Undo = &Undo{Rank: rankDNS, Line: revert.Line, Do: revert.Do}
+	}
+	return steps
+}
+
+func resolvedStep(sys *Sys, iface string, op dns.Op) Step {
+	return Step{Line: op.String(), Do: func(ctx context.Context) error {
+		link, ok, err := sys.Net.LinkByName(iface)
+		if err != nil || !ok {
+			return fail(1, "%s: %s: cannot find device \"%s\"", sys.Prog, op, iface)
+		}
+		bus, err := resolvedBus(sys)
+		if err == nil {
+			err = op.Apply(ctx, bus, link.Index)
+		}
+		if err != nil {
+			return fail(1, "%s: %v", sys.Prog, err)
+		}
+		return nil
+	}}
+}
+
+// unsetDNSSteps is unset_dns, after the interface is gone: resolvconf -d
+// when the file names a nameserver and a real resolvconf is there.
+// (systemd-resolved forgets a link when it goes; down reverts it before,
+// see revertDNSSteps.)
+func unsetDNSSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
+	if len(l.File.Config.Interface.DNS) == 0 || dnsManager(ctx, sys).Kind != dns.Resolvconf {
 		return nil
 	}
 	name := resolvconfName(sys, l.Interface)
 	return []Step{{
-		Line: "resolvconf -d " + name + " -f",
+		Line: "resolvconf " + strings.Join(dns.ResolvconfDelArgs(name), " "),
 		Do: func(ctx context.Context) error {
-			return resolvconf(ctx, sys, "", "-d", name, "-f")
+			return resolvconf(ctx, sys, "", dns.ResolvconfDelArgs(name)...)
 		},
 	}}
 }
 
-var savedNameserver = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`) })
+// revertDNSSteps is down's revert of the link in systemd-resolved, while
+// the link is still there; nothing with another manager.
+func revertDNSSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
+	if len(l.File.Config.Interface.DNS) == 0 || dnsManager(ctx, sys).Kind != dns.Resolved {
+		return nil
+	}
+	return []Step{resolvedStep(sys, l.Interface, dns.Revert{Link: l.Interface})}
+}
 
-// savedDNS reads back the nameservers of the interface's resolvconf record
-// (`resolvconf -l NAME`, else resolvconf's state file), as save does.
+// savedDNS reads back the interface's nameservers, as save does: from
+// resolvconf (`resolvconf -l NAME`, else resolvconf's state file), or
+// from systemd-resolved.
 func savedDNS(ctx context.Context, sys *Sys, iface string) []string {
+	if dnsManager(ctx, sys).Kind == dns.Resolved {
+		link, ok, err := sys.Net.LinkByName(iface)
+		bus, berr := resolvedBus(sys)
+		if err != nil || !ok || berr != nil {
+			return nil
+		}
+		servers, err := bus.LinkDNS(ctx, link.Index)
+		if err != nil {
+			return nil
+		}
+		var list []string
+		for _, a := range servers {
+			list = append(list, conf.FormatAddr(a))
+		}
+		return list
+	}
 	name := resolvconfName(sys, iface)
 	var out []byte
 	listed := false
@@ -134,13 +200,18 @@ func savedDNS(ctx context.Context, sys *Sys, iface string) []string {
 		}
 	}
 	if !listed {
-		out, _ = sys.Files.ReadFile(resolvconfState + name)
+		out, _ = sys.Files.ReadFile(dns.ResolvconfState + name)
 	}
-	var list []string
-	for line := range strings.SplitSeq(string(out), "\n") {
-		if m := savedNameserver().FindStringSubmatch(strings.Trim(line, " \t")); m != nil {
-			list = append(list, m[1])
+	return dns.ParseListed(string(out))
+}
+
+// parseNameservers keeps the addresses of a list savedDNS gave.
+func parseNameservers(list []string) []netip.Addr {
+	var out []netip.Addr
+	for _, d := range list {
+		if a, err := netip.ParseAddr(d); err == nil {
+			out = append(out, a)
 		}
 	}
-	return list
+	return out
 }

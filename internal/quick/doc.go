@@ -22,6 +22,15 @@
 // rules and the suppress rules but one another full tunnel still needs,
 // and cleans up after an interface that vanished.
 //
+// Before any change, up checks what the host must offer (planUp): a DNS
+// manager when the file names DNS servers (internal/dns: a real
+// resolvconf, run as the reference runs it, else systemd-resolved over
+// D-Bus, else a failure), and IPv6 (internal/ipv6: where it is off, the
+// file's IPv6 addresses and routes are skipped with one warning, and an
+// IPv6-only file is refused). Save merges the state into the file
+// (conf.MergeSaved). Reresolve looks up stale peers' endpoints again
+// (internal/reresolve).
+//
 // A per-interface lock (Lock) lets one run at a time change an interface
 // and lets the next run clean up after one that was killed half-way.
 package quick

@@ -52,11 +52,12 @@ func Down(ctx context.Context, sys *Sys, l *Loaded) int {
 	// Once the interface is being removed, a signal does not stop down
 	// half-way: it runs to the end.
 	bg := context.WithoutCancel(ctx)
+	bestEffort(bg, r, sys, revertDNSSteps(bg, sys, l))
 	if err := runAll(bg, r, delIfSteps(sys, l)); err != nil {
 		report(sys.Stderr, err)
 		return exitCode(err)
 	}
-	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
+	bestEffort(bg, r, sys, unsetDNSSteps(bg, sys, l))
 	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
 	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
 	if err := runAll(bg, r, hookSteps(sys, l, i.PostDown)); err != nil {
@@ -169,7 +170,7 @@ func recoverInterrupted(ctx context.Context, sys *Sys, r *runner, l *Loaded, rec
 		return
 	}
 	bestEffort(bg, r, sys, delIfSteps(sys, l))
-	bestEffort(bg, r, sys, unsetDNSSteps(sys, l))
+	bestEffort(bg, r, sys, unsetDNSSteps(bg, sys, l))
 	bestEffort(bg, r, sys, removeFirewallSteps(bg, sys, l.Interface))
 	bestEffort(bg, r, sys, restoreSrcValidMarkSteps(bg, sys, l.Interface))
 }

@@ -3,6 +3,7 @@ package quick
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
@@ -43,6 +45,10 @@ type fakeHost struct {
 	stderr    bytes.Buffer
 	cancelOn  string // a line of the log; ctx is cancelled when it is logged
 	cancel    context.CancelCauseFunc
+	// symlinks maps a path to its target (EvalSymlinks).
+	symlinks map[string]string
+	// resolved is systemd-resolved on the bus; nil: no bus.
+	resolved *fakeResolved
 	// noRules are families whose policy rules cannot be listed (a
 	// kernel without policy routing).
 	noRules map[int]error
@@ -72,6 +78,7 @@ func newFakeHost() *fakeHost {
 		programs:  map[string]bool{"bash": true, "resolvconf": true},
 		files:     map[string]string{},
 		resolv:    map[string]string{},
+		symlinks:  map[string]string{},
 		failOps:   map[string]error{},
 		listen:    36815,
 		noRules:   map[int]error{},
@@ -102,6 +109,12 @@ func (f *fakeHost) sys() *Sys {
 	return &Sys{
 		Net: f, Dev: fakeDevices{f}, Userspace: fakeUserspace{f}, Exec: fakeExec{f}, Files: fakeFiles{f},
 		Firewall: fakeFirewall{f},
+		Resolved: func() (ResolvedBus, error) {
+			if f.resolved == nil {
+				return nil, errors.New("dial unix /run/dbus/system_bus_socket: connect: no such file or directory")
+			}
+			return f.resolved, nil
+		},
 		WriteFile: func(path string, data []byte) error {
 			if err := f.failOps["write "+path]; err != nil {
 				return err
@@ -538,6 +551,65 @@ func (x fakeFiles) Stat(name string) (fs.FileInfo, error) {
 }
 
 func (x fakeFiles) Lstat(name string) (fs.FileInfo, error) { return x.Stat(name) }
+
+func (x fakeFiles) EvalSymlinks(name string) (string, error) {
+	if t, ok := x.f.symlinks[name]; ok {
+		return t, nil
+	}
+	return name, nil
+}
+
+// fakeResolved is systemd-resolved on the bus: the links' settings, by
+// interface index, and a log of the calls.
+type fakeResolved struct {
+	f       *fakeHost
+	running bool
+	links   map[int]string
+}
+
+func (r *fakeResolved) Running(context.Context) (bool, error) { return r.running, nil }
+
+func (r *fakeResolved) call(ifindex int, method, args string) error {
+	r.f.logf("resolved %s %d %s", method, ifindex, args)
+	if err := r.f.failOps["resolved "+method]; err != nil {
+		return err
+	}
+	if _, found, _ := r.f.LinkByIndex(ifindex); !found {
+		return fmt.Errorf("systemd-resolved: %s: Link %d not known", method, ifindex)
+	}
+	if method == "RevertLink" {
+		delete(r.links, ifindex)
+	} else {
+		r.links[ifindex] += method + " " + args + "; "
+	}
+	return nil
+}
+
+func (r *fakeResolved) SetLinkDNS(_ context.Context, i int, s []netip.Addr) error {
+	return r.call(i, "SetLinkDNS", fmt.Sprint(s))
+}
+
+func (r *fakeResolved) SetLinkDomains(_ context.Context, i int, d []dns.Domain) error {
+	return r.call(i, "SetLinkDomains", fmt.Sprint(d))
+}
+
+func (r *fakeResolved) SetLinkDefaultRoute(_ context.Context, i int, on bool) error {
+	return r.call(i, "SetLinkDefaultRoute", fmt.Sprint(on))
+}
+
+func (r *fakeResolved) RevertLink(_ context.Context, i int) error { return r.call(i, "RevertLink", "") }
+
+func (r *fakeResolved) LinkDNS(_ context.Context, i int) ([]netip.Addr, error) {
+	var out []netip.Addr
+	if s, ok := r.links[i]; ok {
+		_, list, _ := strings.Cut(s, "SetLinkDNS [")
+		list, _, _ = strings.Cut(list, "]")
+		for _, w := range strings.Fields(list) {
+			out = append(out, netip.MustParseAddr(w))
+		}
+	}
+	return out, nil
+}
 
 // fakeFirewall keeps guard rules as keys with the reference's payloads, and
 // src_valid_mark with its record, as internal/firewall does.

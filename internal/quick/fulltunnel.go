@@ -453,7 +453,7 @@ func leftoverSteps(ctx context.Context, sys *Sys, l *Loaded) []Step {
 		}
 	}
 	if len(i.DNS) > 0 && len(savedDNS(ctx, sys, iface)) > 0 {
-		steps = append(steps, unsetDNSSteps(sys, l)...)
+		steps = append(steps, unsetDNSSteps(ctx, sys, l)...)
 	}
 	steps = append(steps, removeFirewallSteps(ctx, sys, iface)...)
 	if len(steps) == 0 {

@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/userspace"
@@ -61,7 +63,24 @@ func NewOSSys(o OSOptions) (*Sys, func()) {
 		},
 	}
 	sys.Userspace = &osUserspace{net: h, opts: o, env: env}
-	return sys, func() { dev.Close() }
+	var (
+		busOnce sync.Once
+		bus     *dns.Bus
+		busErr  error
+	)
+	sys.Resolved = func() (ResolvedBus, error) {
+		busOnce.Do(func() { bus, busErr = dns.ConnectSystemBus() })
+		if busErr != nil {
+			return nil, busErr
+		}
+		return bus, nil
+	}
+	return sys, func() {
+		dev.Close()
+		if bus != nil {
+			bus.Close()
+		}
+	}
 }
 
 // childEnv is the environment of hooks and helpers: wg-quick's own, with
@@ -92,9 +111,10 @@ func childEnv(environ []string, self string) []string {
 
 type osFiles struct{}
 
-func (osFiles) ReadFile(name string) ([]byte, error)   { return os.ReadFile(name) }
-func (osFiles) Stat(name string) (fs.FileInfo, error)  { return os.Stat(name) }
-func (osFiles) Lstat(name string) (fs.FileInfo, error) { return os.Lstat(name) }
+func (osFiles) ReadFile(name string) ([]byte, error)     { return os.ReadFile(name) }
+func (osFiles) Stat(name string) (fs.FileInfo, error)    { return os.Stat(name) }
+func (osFiles) Lstat(name string) (fs.FileInfo, error)   { return os.Lstat(name) }
+func (osFiles) EvalSymlinks(name string) (string, error) { return filepath.EvalSymlinks(name) }
 
 type osExec struct{}
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
@@ -88,6 +89,11 @@ func (f *fakeHost) state() string {
 	}
 	for k, v := range f.resolv {
 		fmt.Fprintf(&b, "resolvconf %s %q\n", k, v)
+	}
+	if f.resolved != nil {
+		for k, v := range f.resolved.links {
+			fmt.Fprintf(&b, "resolved link %d: %s\n", k, v)
+		}
 	}
 	for _, k := range f.fwKeys {
 		fmt.Fprintf(&b, "firewall %s mark %d\n", k, f.fwMarks[k])
@@ -195,7 +201,7 @@ func TestPlans(t *testing.T) {
 		{name: "saveconfig", conf: "ref:saveconfig", verbs: []string{"up", "save", "down"}},
 		{name: "kernel-module", conf: "ref:p2p", setup: func(f *fakeHost) { f.kmod = true }, verbs: []string{"up", "down"}},
 		{name: "dns-tun-prefix", conf: "ref:dns", setup: func(f *fakeHost) {
-			f.files[interfaceOrder] = "# comment\nlo.inet*\ntun*\ntap*\n"
+			f.files[dns.InterfaceOrder] = "# comment\nlo.inet*\ntun*\ntap*\n"
 		}, verbs: []string{"up", "down"}},
 		{name: "table-name", conf: withIface("Table = vpn\n"), verbs: []string{"up", "down"}},
 		{name: "mtu-smallest-endpoint", conf: withIface("") + "\n[Peer]\nPublicKey = " + keyCPub + "\nAllowedIPs = 10.0.0.3/32\nEndpoint = 203.0.113.5:51820\n",
@@ -295,6 +301,29 @@ func TestPlans(t *testing.T) {
 			}
 			f.rules[unix.AF_INET] = append(f.rules[unix.AF_INET], netlinkx.Rule{Family: unix.AF_INET, Table: 100, SuppressPrefixlen: -1, Priority: 100})
 		}, verbs: []string{"down"}},
+		// DNS through systemd-resolved (systemd's resolvconf, or none), and
+		// neither: up fails before any change.
+		{name: "dns-resolved-shim", conf: withIface("DNS = 10.0.0.53, fd00::53, example.com, ~corp.internal\n"), setup: resolvedShim, verbs: []string{"up", "save", "down"}},
+		{name: "dns-resolved-no-resolvconf", conf: withIface("DNS = 10.0.0.53\n"), setup: func(f *fakeHost) {
+			delete(f.programs, "resolvconf")
+			f.resolved = &fakeResolved{f: f, running: true, links: map[int]string{}}
+		}, verbs: []string{"up", "down"}},
+		{name: "dns-resolved-fulltunnel", conf: fullTunnelConf("DNS = 10.0.0.53, example.com\n", "0.0.0.0/0, ::/0"), setup: resolvedShim, verbs: []string{"up", "down"}},
+		{name: "dns-resolved-rollback", conf: withIface("DNS = 10.0.0.53\nPostUp = exit 7\n"), setup: resolvedShim, verbs: []string{"up"}},
+		{name: "dns-resolved-call-fails", conf: withIface("DNS = 10.0.0.53, example.com\n"), setup: func(f *fakeHost) {
+			resolvedShim(f)
+			f.failOps["resolved SetLinkDomains"] = errors.New("systemd-resolved: SetLinkDomains: Access denied")
+		}, verbs: []string{"up"}},
+		{name: "dns-shim-resolved-stopped", conf: withIface("DNS = 10.0.0.53\n"), setup: func(f *fakeHost) {
+			resolvedShim(f)
+			f.resolved.running = false
+		}, verbs: []string{"up"}},
+		// IPv6 off: the IPv6 parts skipped with one warning; all-IPv6 fails.
+		{name: "ipv6-disabled-dual-stack", conf: "[Interface]\nAddress = 10.0.0.1/24, fd00::1/64\nPrivateKey = " + keyAPriv + "\nListenPort = 51820\n\n[Peer]\nPublicKey = " + keyBPub +
+			"\nAllowedIPs = 10.0.0.2/32, fd00:1::/64, 0.0.0.0/0, ::/0\nEndpoint = 192.0.2.2:51820\n",
+			setup: ipv6Off, verbs: []string{"up", "save", "down"}},
+		{name: "ipv6-disabled-v6-only", conf: "[Interface]\nAddress = fd00::1/64\nPrivateKey = " + keyAPriv + "\n\n[Peer]\nPublicKey = " + keyBPub +
+			"\nAllowedIPs = fd00:1::/64\n", setup: ipv6Off, verbs: []string{"up"}},
 		{name: "save-write-fails", conf: withIface("SaveConfig = true\n"), setup: func(f *fakeHost) {
 			f.failOps["write /etc/wireguard/wg0.conf"] = &WriteError{Moving: true, Err: syscall.EXDEV}
 		}, verbs: []string{"up", "save", "down"}},
@@ -311,6 +340,7 @@ func TestPlans(t *testing.T) {
 			}
 			before := f.state()
 			l := loadText(t, text)
+			f.files[l.Path] = text
 			var b strings.Builder
 			for _, v := range c.verbs {
 				if v == "rm-link" {
@@ -323,6 +353,9 @@ func TestPlans(t *testing.T) {
 			}
 			after := f.state()
 			fmt.Fprintf(&b, "== state after (same as before: %v)\n%s", before == after, after)
+			if saved := f.files[l.Path]; saved != text {
+				fmt.Fprintf(&b, "== the file after\n%s", saved)
+			}
 			golden(t, c.name, b.String())
 		})
 	}
@@ -334,6 +367,33 @@ func sortPeers(s string) string {
 	peers := strings.Split(strings.TrimSuffix(rest, "\n"), "\n\n[Peer]\n")
 	slices.Sort(peers)
 	return head + "\n[Peer]\n" + strings.Join(peers, "\n\n[Peer]\n")
+}
+
+// resolvedShim makes resolvconf systemd's link to resolvectl, with
+// systemd-resolved running.
+func resolvedShim(f *fakeHost) {
+	f.symlinks["/usr/bin/resolvconf"] = "/usr/bin/resolvectl"
+	f.resolved = &fakeResolved{f: f, running: true, links: map[int]string{}}
+}
+
+// ipv6Off is net.ipv6.conf.all.disable_ipv6 = 1.
+func ipv6Off(f *fakeHost) {
+	f.files["/proc/sys/net/ipv6/conf/all/disable_ipv6"] = "1\n"
+	f.files["/proc/sys/net/ipv6/conf/default/disable_ipv6"] = "1\n"
+}
+
+// canonicalText is what a saved file configures (conf.Canonical), without
+// the search domains when dropSearch (the reference loses them).
+func canonicalText(t *testing.T, text string, dropSearch bool) string {
+	t.Helper()
+	f, err := conf.ParseQuick("saved.conf", []byte(text), nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if dropSearch {
+		f.Config.Interface.DNSSearch = nil
+	}
+	return conf.Canonical(&f.Config)
 }
 
 // traceLines keeps the "[#] ..." lines of a trace.
@@ -387,6 +447,7 @@ func TestReferenceTraces(t *testing.T) {
 				c.setup(f)
 			}
 			l := loadText(t, refConf(t, c.name))
+			f.files[l.Path] = refConf(t, c.name)
 			for i, v := range c.verbs {
 				if i == 1 && c.between != nil {
 					c.between(t, f)
@@ -414,11 +475,13 @@ func TestReferenceTraces(t *testing.T) {
 					}
 					// The reference's TUN had an IPv6 link-local address; ours has none.
 					want := regexp.MustCompile(`(?m)^Address = fe80::.*\n`).ReplaceAllString(string(ref), "")
-					// Its random ListenPort and peer order are its own.
-					want = regexp.MustCompile(`(?m)^ListenPort = .*\n`).ReplaceAllString(want, "ListenPort = X\n")
-					got := regexp.MustCompile(`(?m)^ListenPort = .*\n`).ReplaceAllString(f.files[l.Path], "ListenPort = X\n")
-					if sortPeers(got) != sortPeers(want) {
-						t.Errorf("saved file differs:\n--- reference (link-local removed)\n%s--- ours\n%s", want, got)
+					// Its random ListenPort is its own.
+					want = regexp.MustCompile(`(?m)^ListenPort = .*\n`).ReplaceAllString(want, "ListenPort = 1\n")
+					got := regexp.MustCompile(`(?m)^ListenPort = .*\n`).ReplaceAllString(f.files[l.Path], "ListenPort = 1\n")
+					// Ours keeps the file (its comments, layout and search
+					// domains): what it configures must be the reference's.
+					if a, b := canonicalText(t, want, false), canonicalText(t, got, true); a != b {
+						t.Errorf("saved file configures otherwise:\n--- reference (link-local removed)\n%s--- ours\n%s", want, got)
 					}
 				}
 			}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/ipv6"
 )
 
 // Save writes the interface's running configuration over l's file, as the
@@ -30,10 +30,12 @@ func Save(ctx context.Context, sys *Sys, l *Loaded) int {
 	return 0
 }
 
-// savedConfig builds what save_config writes: the interface's addresses
-// (as `ip -brief address` lists them), its resolvconf nameservers, its MTU
-// when the file sets one, the file's Table, SaveConfig and hooks (hooks
-// verbatim, %i unexpanded), then the device as `wg showconf` prints it.
+// savedConfig builds the state save_config writes: the interface's
+// addresses (as `ip -brief address` lists them), its nameservers (read
+// back from the DNS manager, else the file's) and the file's search
+// domains, its MTU when the file sets one, the file's Table, SaveConfig and
+// hooks (hooks verbatim, %i unexpanded), then the device as `wg showconf`
+// prints it.
 // The "[#] wg showconf IF" line is printed where the reference prints it.
 func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Config, error) {
 	fi := &l.File.Config.Interface
@@ -44,13 +46,21 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 	for _, p := range addrs {
 		i.Addresses = append(i.Addresses, conf.Address{Raw: conf.FormatPrefix(p), Prefix: p})
 	}
-	for _, d := range savedDNS(ctx, sys, l.Interface) {
-		if a, err := netip.ParseAddr(d); err == nil {
-			i.DNS = append(i.DNS, a)
-		} else {
-			i.DNSSearch = append(i.DNSSearch, d)
+	// Addresses the host has no IPv6 for were skipped, not removed.
+	if ipv6.Probe(sys.Files).Disabled {
+		for _, a := range fi.Addresses {
+			if a.Is6() {
+				i.Addresses = append(i.Addresses, a)
+			}
 		}
 	}
+	// The servers read back; the file's when none can be (the reference
+	// then loses them). Search domains cannot be read back: the file's.
+	i.DNS = parseNameservers(savedDNS(ctx, sys, l.Interface))
+	if len(i.DNS) == 0 {
+		i.DNS = fi.DNS
+	}
+	i.DNSSearch = fi.DNSSearch
 	if fi.MTU != nil {
 		if link, ok, err := sys.Net.LinkByName(l.Interface); err == nil && ok {
 			m := link.MTU
@@ -72,13 +82,23 @@ func savedConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) (*conf.Con
 	return &out, nil
 }
 
-// saveConfig is save_config: the file rewritten atomically with mode 0600.
+// saveConfig is save_config, keeping the file: the state merged into the
+// file's lines, written atomically with mode 0600.
 func saveConfig(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	cfg, err := savedConfig(ctx, sys, r, l)
 	if err != nil {
 		return err
 	}
-	text := []byte(cfg.FormatSaved())
+	// The file as it is now, with the state merged in (see
+	// conf.MergeSaved); the reference's layout if it cannot be read.
+	var text []byte
+	if data, err := sys.Files.ReadFile(l.Path); err == nil {
+		text, _ = conf.MergeSaved(l.Path, data, cfg)
+		clear(data)
+	}
+	if text == nil {
+		text = []byte(cfg.FormatSaved())
+	}
 	cfg.Wipe()
 	defer clear(text)
 	write := sys.WriteFile

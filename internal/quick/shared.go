@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 )
 
 // What `wg-quick doctor` (internal/doctor) needs to judge the system by
@@ -18,7 +19,7 @@ func IsFullTunnel(c *conf.Config) bool { return isFullTunnel(c) }
 func ResolvconfName(sys *Sys, iface string) string { return resolvconfName(sys, iface) }
 
 // DNSInput is what up pipes into `resolvconf -a` for the file's DNS.
-func DNSInput(i *conf.Interface) string { return dnsInput(i) }
+func DNSInput(i *conf.Interface) string { return dns.ResolvconfInput(i.DNS, i.DNSSearch) }
 
 // SavedDNS lists the nameservers of iface's resolvconf record as save
 // reads them (`resolvconf -l NAME`, else resolvconf's state file).

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
@@ -98,6 +99,16 @@ type Files interface {
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (fs.FileInfo, error)
 	Lstat(name string) (fs.FileInfo, error)
+	EvalSymlinks(name string) (string, error)
+}
+
+// ResolvedBus is systemd-resolved on the system bus; *dns.Bus is the real
+// one.
+type ResolvedBus interface {
+	dns.Resolve1
+	// Running reports whether resolved is on the bus (or the bus can
+	// start it).
+	Running(ctx context.Context) (bool, error)
 }
 
 // Sys is the machine as up, down and save see it.
@@ -110,6 +121,9 @@ type Sys struct {
 	Firewall  Firewall
 	// WriteFile writes a file atomically (save); nil means WriteAtomic.
 	WriteFile func(path string, data []byte) error
+	// Resolved connects to systemd-resolved's bus (once; later calls give
+	// the same connection); nil means there is no bus.
+	Resolved func() (ResolvedBus, error)
 	// Lock takes the per-interface lock; nil means no locking (tests).
 	Lock func(iface, op string) (*Lock, error)
 

@@ -10,6 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
+	"github.com/gowg/wgtools/internal/ipv6"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -37,10 +39,16 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 	} else if exists {
 		return die(sys, fmt.Errorf("`%s' already exists", l.Interface))
 	}
+	// What the host cannot do is found before anything changes.
+	opt, err := planUp(ctx, sys, l)
+	if err != nil {
+		report(sys.Stderr, err)
+		return exitCode(err)
+	}
 	if err := lock.Changing("up"); err != nil {
 		return die(sys, err)
 	}
-	if err := r.run(ctx, upPhases(sys, l)); err != nil {
+	if err := r.run(ctx, upPhases(sys, l, opt)); err != nil {
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
 			fmt.Fprintf(sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
@@ -53,17 +61,59 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 	return 0
 }
 
+// upOptions are what planUp found out about the host.
+type upOptions struct {
+	// noIPv6: the host has IPv6 off; IPv6 addresses and routes are
+	// skipped.
+	noIPv6 bool
+	dns    dns.Manager
+}
+
+// planUp checks, before any change, what the host must offer: a DNS
+// manager when the file names DNS servers, and IPv6 for a configuration
+// that is IPv6 only. Where IPv6 is off, it warns once, naming what will be
+// skipped.
+func planUp(ctx context.Context, sys *Sys, l *Loaded) (upOptions, error) {
+	var opt upOptions
+	if st := ipv6.Probe(sys.Files); st.Disabled {
+		c := &l.File.Config
+		var addrs, allowed []netip.Prefix
+		for _, a := range c.Interface.Addresses {
+			addrs = append(addrs, a.Prefix)
+		}
+		for i := range c.Peers {
+			for _, a := range c.Peers[i].AllowedIPs {
+				if !a.Remove {
+					allowed = append(allowed, a.Prefix)
+				}
+			}
+		}
+		skip := ipv6.Split(addrs, allowed)
+		if !skip.Empty() {
+			if !skip.IPv4 {
+				return opt, fail(1, "%s: IPv6 is disabled on this host (%s), and every address and allowed IP of `%s' is IPv6: nothing would work",
+					sys.Prog, st.Why, l.Interface)
+			}
+			fmt.Fprintln(sys.Stderr, skip.Warning(st.Why))
+			opt.noIPv6 = true
+		}
+	}
+	m, err := checkDNS(ctx, sys, l)
+	opt.dns = m
+	return opt, err
+}
+
 // upPhases is cmd_up from add_if on.
-func upPhases(sys *Sys, l *Loaded) []phase {
+func upPhases(sys *Sys, l *Loaded, opt upOptions) []phase {
 	i := &l.File.Config.Interface
 	return []phase{
 		func(ctx context.Context, r *runner) error { return addIf(ctx, sys, r, l) },
 		func(ctx context.Context, r *runner) error { return runAll(ctx, r, hookSteps(sys, l, i.PreUp)) },
 		func(ctx context.Context, r *runner) error { return r.do(ctx, setConfigStep(sys, l)) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, addressSteps(sys, l)) },
+		func(ctx context.Context, r *runner) error { return runAll(ctx, r, addressSteps(sys, l, opt)) },
 		func(ctx context.Context, r *runner) error { return setMTUUp(ctx, sys, r, l) },
-		func(ctx context.Context, r *runner) error { return runAll(ctx, r, dnsSteps(sys, l)) },
-		func(ctx context.Context, r *runner) error { return addRoutes(ctx, sys, r, l) },
+		func(ctx context.Context, r *runner) error { return runAll(ctx, r, dnsSteps(sys, l, opt.dns)) },
+		func(ctx context.Context, r *runner) error { return addRoutes(ctx, sys, r, l, opt) },
 		func(ctx context.Context, r *runner) error { return runAll(ctx, r, hookSteps(sys, l, i.PostUp)) },
 	}
 }
@@ -197,10 +247,14 @@ func setConfigStep(sys *Sys, l *Loaded) Step {
 	}
 }
 
-// addressSteps is add_addr for each Address, in file order.
-func addressSteps(sys *Sys, l *Loaded) []Step {
+// addressSteps is add_addr for each Address, in file order (but the
+// IPv6 ones when IPv6 is off).
+func addressSteps(sys *Sys, l *Loaded, opt upOptions) []Step {
 	var steps []Step
 	for _, a := range l.File.Config.Interface.Addresses {
+		if opt.noIPv6 && a.Is6() {
+			continue
+		}
 		steps = append(steps, applyStep(sys, netlinkx.AddrAddOf(l.Interface, a), nil))
 	}
 	return steps
@@ -248,9 +302,10 @@ func setMTUUp(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 
 // addRoutes is the route loop of cmd_up: a route for every allowed IP the
 // device has (read back, so that PreUp's additions count), longest prefix
-// first, as add_route decides. Consecutive route additions go to the
-// kernel as one batch (see addRouteBatch).
-func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
+// first, as add_route decides, but the IPv6 ones when IPv6 is off.
+// Consecutive route additions go to the kernel as one batch (see
+// addRouteBatch).
+func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded, opt upOptions) error {
 	i := &l.File.Config.Interface
 	if i.Table == conf.TableOff {
 		return nil
@@ -262,7 +317,7 @@ func addRoutes(ctx context.Context, sys *Sys, r *runner, l *Loaded) error {
 	auto := i.Table == "" || i.Table == conf.TableAuto
 	var prefixes []netip.Prefix
 	for _, text := range allowedIPs(dev) {
-		if p, err := netip.ParsePrefix(text); err == nil {
+		if p, err := netip.ParsePrefix(text); err == nil && !(opt.noIPv6 && p.Addr().Is6()) {
 			prefixes = append(prefixes, p)
 		}
 	}

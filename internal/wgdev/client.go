@@ -154,9 +154,11 @@ func (c *Client) StreamDevice(name string, header func(*conf.Device), peer func(
 	header(dev)
 	for i := range peers {
 		peer(&peers[i])
+		peers[i].PresharedKey.Wipe()
 	}
-	dev.Peers = peers
-	dev.Wipe()
+	// The interface (its private key) is header's receiver's to wipe, as
+	// on the userspace path: wiping it here blanked it before pretty
+	// `wg show` printed it.
 	return nil
 }
 
