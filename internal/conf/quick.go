@@ -162,7 +162,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 					iface.DNSSearch = append(iface.DNSSearch, w)
 					continue
 				}
-				a, ok := parseIP(w)
+				a, ok := ParseAddr(w)
 				if !ok && !opts.stripOnly() {
 					return nil, fail("DNS server is not an IP address: `%s'", printable(w))
 				}
@@ -210,9 +210,10 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 		return f, nil
 	}
 	f.Config.Peers = make([]Peer, 0, bytes.Count(data, []byte("[Peer]"))) // a capacity hint, as Parse gives
-	p := &wgParser{opts: opts, file: path, cfg: &f.Config}
+	p := newWGParser(opts, path, &f.Config.Interface, func(q *Peer) { f.Config.Peers = append(f.Config.Peers, q.Clone()) })
+	defer p.wipe()
 	for _, l := range f.WGLines {
-		if err := p.line(l.N, l.Text); err != nil {
+		if err := p.lineString(l.N, l.Text); err != nil {
 			return nil, err
 		}
 	}
@@ -233,7 +234,7 @@ const (
 // parseAddress parses an Address entry: IP or IP/length, no zone.
 func parseAddress(s string) (netip.Prefix, bool) {
 	ipText, lenText, hasLen := strings.Cut(s, "/")
-	ip, ok := parseIP(ipText)
+	ip, ok := ParseAddr(ipText)
 	if !ok {
 		return netip.Prefix{}, false
 	}

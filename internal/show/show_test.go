@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"math/rand"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -313,5 +314,44 @@ func TestShowconfIsConfigFormat(t *testing.T) {
 	}
 	if out.String() != string(want) {
 		t.Errorf("fmt0\n--- got\n%s--- want\n%s", out.String(), want)
+	}
+}
+
+// TestSorterOrder checks a Sorter yields random peers (many sharing a
+// handshake time, many without one) in SortedPeers' order, and that the
+// pretty form printed from it is Pretty's.
+func TestSorterOrder(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	d := &conf.Device{Name: "wg0"}
+	var s Sorter
+	for i := range 2000 {
+		p := conf.DevicePeer{RxBytes: uint64(i), AllowedIPs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32)}}
+		r.Read(p.PublicKey[:])
+		if r.Intn(3) > 0 {
+			p.LastHandshake = now.Add(-time.Duration(r.Intn(5)) * time.Second).Add(time.Duration(r.Intn(2)))
+		}
+		d.Peers = append(d.Peers, p)
+		s.Add(&p)
+	}
+	want := SortedPeers(d.Peers)
+	i := 0
+	for p := range s.Peers() {
+		if p.PublicKey != want[i].PublicKey || p.RxBytes != want[i].RxBytes {
+			t.Fatalf("peer %d: %v, want %v", i, p.PublicKey, want[i].PublicKey)
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Fatalf("%d peers, want %d", i, len(want))
+	}
+	var a, b bytes.Buffer
+	wa, wb := bufio.NewWriter(&a), bufio.NewWriter(&b)
+	st := Style{Now: now}
+	Pretty(wa, d, st)
+	PrettyPeers(wb, d, s.Peers(), st)
+	wa.Flush()
+	wb.Flush()
+	if a.String() != b.String() || a.Len() < 2000*50 {
+		t.Errorf("pretty forms differ (%d and %d bytes)", a.Len(), b.Len())
 	}
 }
