@@ -107,6 +107,11 @@ type completer struct {
 
 func (c *completer) complete(line string) []string {
 	c.t.Helper()
+	if c.bc != "" {
+		if _, err := os.Stat(c.bc); err != nil {
+			c.t.Skipf("%s is missing (.ci/run installs bash-completion)", c.bc)
+		}
+	}
 	args := append([]string{c.script, c.bc, c.file, c.fn, line, c.dir}, compWords(line)...)
 	var out string
 	var err error
@@ -199,13 +204,9 @@ func setup(t *testing.T, file, fn string) []*completer {
 	plain := base
 	withBC := base
 	withBC.bc = bashCompletion
-	cs := []*completer{&plain}
-	if _, err := os.Stat(bashCompletion); err == nil {
-		cs = append(cs, &withBC)
-	} else {
-		t.Logf("%s is missing (.ci/run installs bash-completion): completing without it only", bashCompletion)
-	}
-	return cs
+	// Without bash-completion installed, the second variant's subtests
+	// skip (and a strict run says so).
+	return []*completer{&plain, &withBC}
 }
 
 func variant(c *completer) string {
@@ -278,12 +279,16 @@ func TestCompletionWG(t *testing.T) {
 
 // TestCompletionWGQuick drives wg-quick's completion function.
 func TestCompletionWGQuick(t *testing.T) {
-	verbs, _ := quickHelp(t)
+	verbs := tableVerbs(t) // --help's and ours (doctor, reresolve)
 	for _, c := range setup(t, "completion/wg-quick.bash-completion", "_wgtools_wg_quick") {
 		t.Run(variant(c), func(t *testing.T) {
 			c.t = t
-			// doctor has a usage line of its own (it takes options).
-			c.check("wg-quick ", append(slices.Clone(verbs), "doctor", "help")...)
+			c.check("wg-quick ", append(slices.Clone(verbs), "help")...)
+			c.check("wg-quick r", "reresolve")
+			c.check("wg-quick reresolve ./", "./a.conf", "./wg9.conf", "./keys")
+			c.check("wg-quick reresolve ./w", "./wg9.conf")
+			c.check("wg-quick reresolve wg0 ")
+			c.check("wg-quick reresolve -")
 			c.check("wg-quick doctor -", "--json", "--to", "--watch")
 			c.check("wg-quick doctor --watch ")
 			c.check("wg-quick doctor --json ./", "./a.conf", "./wg9.conf", "./keys")
@@ -301,10 +306,10 @@ func TestCompletionWGQuick(t *testing.T) {
 	}
 }
 
-// TestCompletionConfigNames: `wg-quick up` and `strip` offer the names of
-// /etc/wireguard/NAME.conf (valid interface names only). Runs in a test
-// host whose /etc/wireguard is its own tmpfs, so the machine's is never
-// read or written.
+// TestCompletionConfigNames: `wg-quick up`, `strip`, `doctor` and
+// `reresolve` offer the names of /etc/wireguard/NAME.conf (valid interface
+// names only). Runs in a test host whose /etc/wireguard is its own tmpfs,
+// so the machine's is never read or written.
 func TestCompletionConfigNames(t *testing.T) {
 	testnet.Require(t)
 	if !isDir("/etc/wireguard") {
@@ -334,6 +339,8 @@ func TestCompletionConfigNames(t *testing.T) {
 				return r.Stdout + r.Stderr, nil
 			}
 			c.check("wg-quick up ", "wg0", "office")
+			c.check("wg-quick reresolve ", "wg0", "office")
+			c.check("wg-quick doctor ", "wg0", "office")
 			c.check("wg-quick strip o", "office")
 			c.check("wg-quick up this")
 			c.check("wg-quick down ", "wg0", "wgvpn1")

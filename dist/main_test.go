@@ -68,6 +68,11 @@ func sourceFiles(root string) ([]string, error) {
 			case ".git", "bin", ".cache":
 				return filepath.SkipDir
 			}
+			// A directory with its own go.mod (a test fixture) is
+			// another module, not part of this one's zip.
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && rel != "." {
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		if !d.Type().IsRegular() || strings.HasSuffix(rel, ".test") {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,6 +160,43 @@ func quickHelp(t *testing.T) (verbs, keys []string) {
 	return verbs, keys
 }
 
+// tableVerbs reads the verbs wg-quick dispatches from its verb table
+// (cmd/wg-quick/main.go), in the table's order: --help lists only the
+// reference's, and ours (doctor, reresolve) must not go undocumented or
+// uncompleted either.
+func tableVerbs(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../cmd/wg-quick/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)\nvar verbs = \[\]verb\{\n(.*?)\n\}\n`).FindSubmatch(data)
+	if m == nil {
+		t.Fatal("cmd/wg-quick/main.go: no verb table (var verbs = []verb{...})")
+	}
+	var verbs []string
+	for _, v := range regexp.MustCompile(`(?m)^\s*\{"([a-z]+)",`).FindAllSubmatch(m[1], -1) {
+		verbs = append(verbs, string(v[1]))
+	}
+	if !slices.Equal(verbs[:min(4, len(verbs))], []string{"up", "down", "save", "strip"}) {
+		t.Fatalf("cmd/wg-quick/main.go's verb table reads as %q", verbs)
+	}
+	return verbs
+}
+
+// ourVerbs are the verbs of the table that the reference does not have.
+func ourVerbs(t *testing.T) []string {
+	t.Helper()
+	ref, _ := quickHelp(t)
+	var ours []string
+	for _, v := range tableVerbs(t) {
+		if !slices.Contains(ref, v) {
+			ours = append(ours, v)
+		}
+	}
+	return ours
+}
+
 // showFields are the fields of `wg show IFACE FIELD` (wg.md §3), and our
 // json (docs/json.md).
 var showFields = []string{"public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys", "endpoints",
@@ -202,12 +240,74 @@ func TestManPagesComplete(t *testing.T) {
 		"show all", "interfaces", "/var/run/wireguard/", "--version", "--help", "(hidden)", "(none)",
 		"allowed-ips \"\"", "+", "/dev/null", "wg-quick strip", "[wgtools]", "DIFFERENCES FROM WIREGUARD-TOOLS")
 
-	verbs, keys := quickHelp(t)
-	entries("man/wg-quick.8", "DESCRIPTION", verbs...)
+	_, keys := quickHelp(t)
+	entries("man/wg-quick.8", "DESCRIPTION", tableVerbs(t)...)
 	entries("man/wg-quick.8", "CONFIGURATION", keys...)
 	entries("man/wg-quick.8", "ENVIRONMENT", "WG_QUICK_USERSPACE_IMPLEMENTATION", "WG_ENDPOINT_RESOLUTION_RETRIES")
 	check("wg-quick.8", quick, "/etc/wireguard/", "wg-quick@.service", "wg-quick.target", "systemctl enable --now wg-quick@wg0",
 		"0.0.0.0/0", "::/0", "51820", "suppress_prefixlength 0", "not fwmark", "src_valid_mark", "wg-quick-",
 		"resolvconf -a", "%i", "auto", "off", "rt_tables", "/dev/fd/63", "[#]",
 		"Missing WireGuard kernel module", "[wgtools]", "DIFFERENCES FROM WIREGUARD-TOOLS")
+}
+
+// TestManPageOurVerbs: each verb of ours (doctor, reresolve) has its own
+// SYNOPSIS line and a DESCRIPTION entry marked [wgtools], in the same
+// order in both and as the verb table has them; the reference's verbs
+// share the first SYNOPSIS line, as in its page.
+func TestManPageOurVerbs(t *testing.T) {
+	ours := ourVerbs(t)
+	if len(ours) == 0 {
+		t.Fatal("no verbs of ours in the verb table")
+	}
+	data, err := os.ReadFile("man/wg-quick.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	synopsis := section(string(data), "SYNOPSIS")
+	var synOrder []string
+	for _, l := range synopsis {
+		if v, ok := strings.CutPrefix(l, `.B wg\-quick `); ok && slices.Contains(ours, v) {
+			synOrder = append(synOrder, v)
+		}
+	}
+	if !slices.Equal(synOrder, ours) {
+		t.Errorf("SYNOPSIS has lines for %q, want %q (the verb table's order)", synOrder, ours)
+	}
+	if !slices.Contains(synopsis, ".RB [ up | down | save | strip ]") {
+		t.Errorf("SYNOPSIS lacks the reference's verbs line:\n%s", strings.Join(synopsis, "\n"))
+	}
+	desc := section(string(data), "DESCRIPTION")
+	var descOrder []string
+	for i, l := range desc {
+		if l != ".TP" || i+2 >= len(desc) {
+			continue
+		}
+		v, ok := strings.CutPrefix(desc[i+1], ".B ")
+		if !ok || !slices.Contains(ours, v) {
+			continue
+		}
+		descOrder = append(descOrder, v)
+		if !strings.HasPrefix(desc[i+2], `\%[wgtools]`) {
+			t.Errorf("DESCRIPTION's %s is not marked [wgtools]: %q", v, desc[i+2])
+		}
+	}
+	if !slices.Equal(descOrder, ours) {
+		t.Errorf("DESCRIPTION has entries for %q, want %q (the verb table's order)", descOrder, ours)
+	}
+}
+
+// section is the lines of a page's section, without its .SH line.
+func section(page, name string) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(page, "\n") {
+		if strings.HasPrefix(l, ".SH ") {
+			in = strings.Trim(strings.TrimPrefix(l, ".SH "), `"`) == name
+			continue
+		}
+		if in {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -26,6 +26,8 @@ var debFiles = []struct{ path, mode, src string }{
 	{"/usr/share/bash-completion/completions/wg-quick", "-rw-r--r--", "dist/completion/wg-quick.bash-completion"},
 	{"/lib/systemd/system/wg-quick@.service", "-rw-r--r--", "dist/systemd/wg-quick@.service.in"},
 	{"/lib/systemd/system/wg-quick.target", "-rw-r--r--", "dist/systemd/wg-quick.target"},
+	{"/lib/systemd/system/wg-quick-reresolve@.service", "-rw-r--r--", "dist/systemd/wg-quick-reresolve@.service.in"},
+	{"/lib/systemd/system/wg-quick-reresolve@.timer", "-rw-r--r--", "dist/systemd/wg-quick-reresolve@.timer"},
 	{"/usr/share/doc/wgtools/copyright", "-rw-r--r--", "LICENSE"},
 	{"/etc/wireguard", "drwx------", ""},
 }
@@ -143,7 +145,17 @@ func checkInstalled(t *testing.T, r *throwawayRoot) {
 		}
 	}
 	if _, err := exec.LookPath("systemd-analyze"); err == nil {
-		out, code := r.run("systemd-analyze verify /lib/systemd/system/wg-quick@wg0.service /lib/systemd/system/wg-quick.target 2>&1")
+		// Every unit of the package, the templates as instances.
+		var units []string
+		for _, f := range debFiles {
+			if dir, name := filepath.Split(f.path); dir == "/lib/systemd/system/" {
+				units = append(units, dir+strings.Replace(name, "@.", "@wg0.", 1))
+			}
+		}
+		if len(units) != 4 {
+			t.Errorf("units to verify: %q, want the four of the package", units)
+		}
+		out, code := r.run("systemd-analyze verify " + strings.Join(units, " ") + " 2>&1")
 		if code != 0 || strings.TrimSpace(out) != "" {
 			t.Errorf("systemd-analyze verify on the installed units: exit %d\n%s", code, out)
 		}
@@ -160,7 +172,10 @@ func TestDebInstallRemove(t *testing.T) {
 	dir := buildDeb(t)
 	r := newThrowawayRoot(t, dir)
 	r.must("if dpkg-query -W -f '${Status}' wireguard-tools 2>/dev/null | grep -q installed; then dpkg --purge wireguard-tools; fi")
-	for _, f := range debFiles[:8] {
+	for _, f := range debFiles {
+		if f.path == "/etc/wireguard" {
+			continue // the machine's own may be there (it holds users' configs)
+		}
 		if _, err := os.Lstat(r.path(f.path)); err == nil {
 			t.Fatalf("%s exists before the install", f.path)
 		}

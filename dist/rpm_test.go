@@ -1,6 +1,9 @@
 package dist
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,16 +44,58 @@ func TestRPM(t *testing.T) {
 		out := run(t, "", nil, "rpm", "-qp", "--nosignature", tag, pkg)
 		return strings.Split(strings.TrimSpace(out), "\n")
 	}
-	files := query("--list")
-	want := []string{
-		"/etc/wireguard", "/usr/bin/wg", "/usr/bin/wg-quick",
-		"/usr/lib/systemd/system/wg-quick.target", "/usr/lib/systemd/system/wg-quick@.service",
-		"/usr/share/bash-completion/completions/wg", "/usr/share/bash-completion/completions/wg-quick",
-		"/usr/share/licenses/wgtools/LICENSE",
-		"/usr/share/man/man8/wg-quick.8.gz", "/usr/share/man/man8/wg.8.gz",
+	// Every file with its mode, and the content of those that are not
+	// compressed (the binaries, units, completion, license) by digest:
+	// rpm --dump lists path size mtime sha256 mode owner group ...
+	want := map[string]struct{ mode, src string }{
+		"/etc/wireguard":    {"040700", ""},
+		"/usr/bin/wg":       {"0100755", "bin/wg"},
+		"/usr/bin/wg-quick": {"0100755", "bin/wg-quick"},
+		"/usr/lib/systemd/system/wg-quick.target":             {"0100644", "dist/systemd/wg-quick.target"},
+		"/usr/lib/systemd/system/wg-quick@.service":           {"0100644", "dist/systemd/wg-quick@.service.in"},
+		"/usr/lib/systemd/system/wg-quick-reresolve@.service": {"0100644", "dist/systemd/wg-quick-reresolve@.service.in"},
+		"/usr/lib/systemd/system/wg-quick-reresolve@.timer":   {"0100644", "dist/systemd/wg-quick-reresolve@.timer"},
+		"/usr/share/bash-completion/completions/wg":           {"0100644", "dist/completion/wg.bash-completion"},
+		"/usr/share/bash-completion/completions/wg-quick":     {"0100644", "dist/completion/wg-quick.bash-completion"},
+		"/usr/share/licenses/wgtools/LICENSE":                 {"0100644", "LICENSE"},
+		"/usr/share/man/man8/wg-quick.8.gz":                   {"0100644", ""},
+		"/usr/share/man/man8/wg.8.gz":                         {"0100644", ""},
 	}
-	if !slices.Equal(files, want) {
-		t.Errorf("rpm -qlp:\n got %q\nwant %q", files, want)
+	seen := map[string]bool{}
+	for _, line := range query("--dump") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			t.Errorf("rpm --dump line %q", line)
+			continue
+		}
+		path, digest, mode := f[0], f[3], f[4]
+		seen[path] = true
+		w, ok := want[path]
+		if !ok {
+			t.Errorf("the rpm has %s, not expected", path)
+			continue
+		}
+		if mode != w.mode {
+			t.Errorf("%s: mode %s, want %s", path, mode, w.mode)
+		}
+		if w.src == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(srcCopy, w.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(w.src, ".in") {
+			data = bytes.ReplaceAll(data, []byte("@BINDIR@"), []byte("/usr/bin"))
+		}
+		if d := fmt.Sprintf("%x", sha256.Sum256(data)); digest != d {
+			t.Errorf("%s: sha256 %s, want %s (of %s)", path, digest, d, w.src)
+		}
+	}
+	for path := range want {
+		if !seen[path] {
+			t.Errorf("the rpm lacks %s", path)
+		}
 	}
 	if got := query("--provides"); !slices.Contains(got, "wireguard-tools = 1.0.20260223") {
 		t.Errorf("provides %q", got)

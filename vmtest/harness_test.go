@@ -306,6 +306,19 @@ func TestKernelFinder(t *testing.T) {
 	if k, err = f("6.13.0-new", nil).find(ctx); err != nil || k.Release != "6.12.0-cloud" {
 		t.Errorf("pinned but unavailable: %+v %v", k, err)
 	}
+	// Offline with a stale answer: the kernel the metapackage last named,
+	// not the newest cached one (another metapackage's).
+	fakeKernel(t, filepath.Join(cache, "6.1.0-old-cloud"), "6.1.0-old-cloud", true)
+	memo := filepath.Join(cache, "meta-linux-image-x")
+	os.WriteFile(memo, []byte("6.1.0-old-cloud\n"), 0o644)
+	old := time.Now().Add(-48 * time.Hour)
+	os.Chtimes(memo, old, old)
+	os.Chtimes(filepath.Join(cache, "6.1.0-old-cloud"), old, old)
+	if k, err = f("", errors.New("no network")).find(ctx); err != nil || k.Release != "6.1.0-old-cloud" || k.Source != "cached" {
+		t.Errorf("offline with a stale answer: %+v %v", k, err)
+	}
+	os.RemoveAll(filepath.Join(cache, "6.1.0-old-cloud"))
+	os.Remove(memo)
 	// Nothing cached: the installed one.
 	os.RemoveAll(filepath.Join(cache, "6.12.0-cloud"))
 	if k, err = f("6.13.0-new", nil).find(ctx); err != nil || k.Release != "6.1.0-rt" || k.Source != "installed" {
@@ -320,5 +333,29 @@ func TestTSC(t *testing.T) {
 	}
 	if n, err := strconv.Atoi(khz); err != nil || n < 100000 {
 		t.Errorf("tscKHz() = %q", khz)
+	}
+}
+
+func TestKernelsFromEnv(t *testing.T) {
+	for _, c := range []struct {
+		kernels, kver, kpkg string
+		want                []KernelChoice
+		err                 bool
+	}{
+		{want: []KernelChoice{{Metapkg: "linux-image-cloud-amd64"}, {Metapkg: DefaultMetapkg}}},
+		{kernels: "linux-image-6.12-cloud-amd64, 6.1.0-40-cloud-amd64 installed",
+			want: []KernelChoice{{Metapkg: "linux-image-6.12-cloud-amd64"}, {Release: "6.1.0-40-cloud-amd64", Metapkg: DefaultMetapkg}, {Release: "installed", Metapkg: DefaultMetapkg}}},
+		{kver: "6.1.0-40-cloud-amd64", want: []KernelChoice{{Release: "6.1.0-40-cloud-amd64", Metapkg: DefaultMetapkg}}},
+		{kpkg: "linux-image-amd64", want: []KernelChoice{{Metapkg: "linux-image-amd64"}}},
+		{kernels: "installed", kver: "6.1.0-40-cloud-amd64", want: []KernelChoice{{Release: "installed", Metapkg: DefaultMetapkg}}},
+		{kernels: "installed,installed", err: true},
+	} {
+		t.Setenv("VMTEST_KERNELS", c.kernels)
+		t.Setenv("VMTEST_KVER", c.kver)
+		t.Setenv("VMTEST_KPKG", c.kpkg)
+		got, err := KernelsFromEnv()
+		if (err != nil) != c.err || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("VMTEST_KERNELS=%q VMTEST_KVER=%q VMTEST_KPKG=%q: %v, %v; want %v", c.kernels, c.kver, c.kpkg, got, err, c.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 	"time"
 )
 
-// TestVM boots the test VM once and runs every kernel-path check in it
+// TestVM boots the test VM on each kernel KernelsFromEnv names (by
+// default Debian 12's 6.1 and 6.12) and runs every kernel-path check in it
 // (guest/run.sh): the Go tests named TestKernel* of goTestPackages, and
-// the CLI checks of guest/checks. Each guest check becomes a subtest here.
+// the CLI checks of guest/checks. Each kernel is a subtest, each guest
+// check a subtest of it; the last lines give the tally per kernel.
 func TestVM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("VM tests: skipped in -short mode (make vmtest runs them)")
@@ -31,7 +34,7 @@ func TestVM(t *testing.T) {
 	if err := Available(); err != nil {
 		t.Skip("VM tests: " + err.Error())
 	}
-	cfg, err := ConfigFromEnv()
+	kernels, err := KernelsFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +53,7 @@ func TestVM(t *testing.T) {
 			}
 		}
 	}
+	maps.Copy(files, manyFiles(t, t.TempDir()))
 	// Passed on to the guest: VMTEST_OURS=reference makes the CLI checks
 	// compare the reference with itself (a self-test of the guest
 	// scripts); VMTEST_ONLY=REGEXP runs only the matching check scripts
@@ -65,6 +69,34 @@ func TestVM(t *testing.T) {
 		os.WriteFile(envFile, []byte(guestEnv.String()), 0o644)
 		files["/etc/vmtest/env"] = envFile
 	}
+	fmt.Fprintf(os.Stdout, "vmtest: guest binaries built in %.1fs; kernels: %v\n", built.Seconds(), kernels)
+	var tallies []string
+	ranOn := map[string]KernelChoice{} // release -> the choice that ran on it
+	for _, k := range kernels {
+		t.Run(k.String(), func(t *testing.T) {
+			rel, tally := runOnKernel(t, k, files)
+			tallies = append(tallies, tally)
+			if other, ok := ranOn[rel]; ok {
+				t.Errorf("%s and %s both ran on kernel %s: one kernel was tested twice, another not at all", other, k, rel)
+			}
+			ranOn[rel] = k
+		})
+	}
+	for _, line := range tallies {
+		fmt.Fprintln(os.Stdout, "vmtest: "+line)
+	}
+	fmt.Fprintf(os.Stdout, "vmtest: %d kernels, total %.1fs\n", len(kernels), time.Since(start).Seconds())
+}
+
+// runOnKernel boots kernel k, runs the checks and makes each a subtest;
+// it returns the release it ran on and the kernel's tally line.
+func runOnKernel(t *testing.T, k KernelChoice, files map[string]string) (string, string) {
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Release, cfg.Metapkg = k.Release, k.Metapkg
+	start := time.Now()
 	cfg.Files = files
 	cfg.Modules = DefaultModules
 	cfg.Held = []string{"wireguard"}
@@ -76,18 +108,25 @@ func TestVM(t *testing.T) {
 
 	res, err := Run(context.Background(), cfg)
 	if IsUnavailable(err) {
-		t.Skip("VM tests: " + err.Error())
+		// A kernel that cannot be had is a failure where kernels were
+		// asked for by name; the machine lacking qemu is a skip (TestVM).
+		t.Fatalf("VM tests on %s: %v", k, err)
 	}
 	if err != nil {
-		t.Fatalf("VM run: %v", err)
+		t.Fatalf("VM run on %s: %v", k, err)
 	}
 	defer res.Remove()
+	if want := k.Release; want != "" && want != "installed" && res.Kernel.Release != want {
+		t.Errorf("asked for kernel %s, ran on %s", want, res.Kernel.Release)
+	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(os.Stdout, "vmtest: %s is not installed here; the checks that need it skip\n", m)
 	}
 	if dst := os.Getenv("VMTEST_OUT"); dst != "" {
+		dst = filepath.Join(dst, res.Kernel.Release)
+		os.MkdirAll(dst, 0o755)
 		if out, err := exec.Command("cp", "-a", res.OutDir+"/.", dst).CombinedOutput(); err != nil {
-			t.Errorf("copying the results to VMTEST_OUT=%s: %v %s", dst, err, out)
+			t.Errorf("copying the results to %s: %v %s", dst, err, out)
 		}
 	}
 	results, err := os.ReadFile(filepath.Join(res.OutDir, "results.txt"))
@@ -117,20 +156,22 @@ func TestVM(t *testing.T) {
 		})
 	}
 	fmt.Fprintf(os.Stdout, "vmtest: kernel %s (%s), %s (%s)\n", res.Kernel.Release, res.Kernel.Source, res.Accel, res.AccelWhy)
-	fmt.Fprintf(os.Stdout, "vmtest: build %.1fs, setup %.1fs (initramfs %.1f MB), boot-to-result %.1fs, total %.1fs\n",
-		built.Seconds(), res.Setup.Seconds(), float64(res.InitramfsBytes)/1e6, res.Boot.Seconds(), time.Since(start).Seconds())
-	fmt.Fprintf(os.Stdout, "vmtest: %d passed, %d failed, %d skipped\n", counts["PASS"], counts["FAIL"], counts["SKIP"])
+	fmt.Fprintf(os.Stdout, "vmtest: setup %.1fs (initramfs %.1f MB), boot-to-result %.1fs, total %.1fs\n",
+		res.Setup.Seconds(), float64(res.InitramfsBytes)/1e6, res.Boot.Seconds(), time.Since(start).Seconds())
+	tally := fmt.Sprintf("kernel %s: %d passed, %d failed, %d skipped (%.0fs)", res.Kernel.Release, counts["PASS"], counts["FAIL"], counts["SKIP"], time.Since(start).Seconds())
+	fmt.Fprintln(os.Stdout, "vmtest: "+tally)
 	if res.ExitCode != 0 && counts["FAIL"] == 0 {
 		t.Errorf("the guest's checks exited %d without a failed check", res.ExitCode)
 	}
 	if counts["PASS"] == 0 {
 		t.Errorf("no check passed")
 	}
+	return res.Kernel.Release, tally
 }
 
 // goTestPackages are compiled into test binaries for the guest, which
 // runs their TestKernel* tests with WGTOOLS_KERNEL_TESTS=1.
-var goTestPackages = []string{"./internal/wgdev"}
+var goTestPackages = []string{"./internal/wgdev", "./internal/netlinkx"}
 
 // buildGuestBinaries builds our static wg and wg-quick and the test
 // binaries, and returns guest path -> host file.

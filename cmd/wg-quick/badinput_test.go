@@ -95,6 +95,16 @@ func wgConfErr(n int, msg string) string {
 
 const badKeyMsg = "Key is not the correct length or format"
 
+// quickHint is what wg adds when a wg-quick key made the file fail.
+func quickHint(key string) string {
+	return "`" + key + "' is a wg-quick key: use `wg-quick strip' to remove wg-quick's keys\n"
+}
+
+// badName is wg-quick's message for a config file not named NAME.conf
+// (the reference's, then the rule), before what is wrong with it.
+const badName = "wg-quick: The config file must be a valid interface name, followed by .conf\n" +
+	"An interface name is 1 to 15 bytes of letters, digits and `_=+.-': "
+
 func quickCases() []badCase {
 	q := func(name, what string, conf []string, code int, want string) badCase {
 		return badCase{name: name, what: what, tool: "wg-quick", conf: conf, code: code, want: want}
@@ -181,10 +191,13 @@ func quickCases() []badCase {
 		}, code: 1, want: "Warning: `/dev/zero' is world accessible\nwg-quick: /dev/zero: File is larger than 64 MiB; not a configuration file\n"},
 		{name: "name-too-long", what: "abcdefghijklmnop.conf (16 characters)", tool: "wg-quick", args: []string{"up", "/etc/wireguard/abcdefghijklmnop.conf"},
 			files: map[string]string{"/etc/wireguard/abcdefghijklmnop.conf": strings.Join(goodLines, "\n")}, code: 1,
-			want: "wg-quick: The config file must be a valid interface name, followed by .conf\n"},
+			want: badName + "`abcdefghijklmnop' is 16 bytes\n"},
 		{name: "name-bad-character", what: "`wg 0.conf'", tool: "wg-quick", args: []string{"up", "/etc/wireguard/wg 0.conf"},
 			files: map[string]string{"/etc/wireguard/wg 0.conf": strings.Join(goodLines, "\n")}, code: 1,
-			want: "wg-quick: The config file must be a valid interface name, followed by .conf\n"},
+			want: badName + "`wg 0' has ` '\n"},
+		{name: "name-not-conf", what: "`wg0.cfg'", tool: "wg-quick", args: []string{"up", "/etc/wireguard/wg0.cfg"},
+			files: map[string]string{"/etc/wireguard/wg0.cfg": strings.Join(goodLines, "\n")}, code: 1,
+			want: badName + "`wg0.cfg' does not end in .conf\n"},
 		{name: "missing-config", what: "no /etc/wireguard/nosuch.conf", tool: "wg-quick", args: []string{"up", "nosuch"}, code: 1,
 			want: "wg-quick: `/etc/wireguard/nosuch.conf' does not exist\n"},
 		{name: "argument-is-a-key", what: "the private key given instead of an interface (not echoed)", tool: "wg-quick", args: []string{"up", relOtherPriv}, code: 1,
@@ -271,7 +284,12 @@ func wgCases() []badCase {
 		set("wg-setconf-directory", "setconf of a directory", []string{"setconf", "wg0", "/run"}, 1, "fopen: Is a directory\n"),
 		{name: "wg-setconf-missing-interface", what: "setconf of a good file to no interface", tool: "wg", args: []string{"setconf", "nosuch", "/run/in/bad.conf"}, conf: wgBad, code: 1, want: "Unable to modify interface: {NODEV}\n"},
 		withSecret(setconf("wg-setconf-bad-key", "a PrivateKey of 43 characters", []string{"[Interface]", "PrivateKey = " + relOtherPriv[:43]}, wgConfErr(2, badKeyMsg)), relOtherPriv[:43]),
-		setconf("wg-setconf-wg-quick-key", "a wg-quick key (Address)", []string{"[Interface]", "Address = 10.0.0.1/24"}, wgConfErr(2, "Line unrecognized: `Address=10.0.0.1/24'")),
+		setconf("wg-setconf-wg-quick-key", "a wg-quick key (Address)", []string{"[Interface]", "Address = 10.0.0.1/24"}, wgConfErr(2, "Line unrecognized: `Address=10.0.0.1/24'")+quickHint("Address")),
+		{name: "wg-syncconf-wg-quick-file", what: "syncconf of a whole wg-quick file", tool: "wg", args: []string{"syncconf", "wg0", "/run/in/bad.conf"}, conf: goodLines, code: 1,
+			want: wgConfErr(3, "Line unrecognized: `Address=10.0.0.1/24'") + quickHint("Address")},
+		{name: "wg-addconf-wg-quick-key", what: "addconf: a wg-quick key in lower case (postup)", tool: "wg", args: []string{"addconf", "wg0", "/run/in/bad.conf"}, conf: []string{"[Interface]", "ListenPort = 51820", "postup = echo up"}, code: 1,
+			want: wgConfErr(3, "Line unrecognized: `postup=echoup'") + quickHint("PostUp")},
+		setconf("wg-setconf-address-in-peer", "Address in [Peer] (not wg-quick's: no hint)", []string{"[Peer]", "PublicKey = {PEERPUB}", "Address = 10.0.0.1/24"}, wgConfErr(3, "Line unrecognized: `Address=10.0.0.1/24'")),
 		withSecret(setconf("wg-setconf-key-in-peer", "PrivateKey in [Peer] (not echoed)", []string{"[Peer]", "PublicKey = {PEERPUB}", "PrivateKey = {OTHERPRIV}"}, wgConfErr(3, "Line unrecognized: `PrivateKey=(hidden)'")), relOtherPriv),
 		setconf("wg-setconf-port-65537", "ListenPort 65537", []string{"[Interface]", "ListenPort = 65537"}, wgConfErr(2, "Port is out of range 0-65535: `65537'")),
 		{name: "wg-addconf-peer-without-key", what: "addconf: a peer without PublicKey", tool: "wg", args: []string{"addconf", "wg0", "/run/in/bad.conf"}, conf: []string{"[Peer]", "AllowedIPs = 10.0.0.3/32"}, code: 1,

@@ -28,10 +28,13 @@ const concConf = "[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\nAddress 
 // ifaceState is the part of the host's state an up makes, read by one
 // shell in the host (fast enough to take every round): the links, the
 // addresses, the routes of every table, the rules, the interface's
-// configuration, /run/wireguard and the processes.
+// configuration, /run/wireguard and the processes. It waits (up to 3 s)
+// for IPv6 duplicate address detection to end first: an address still
+// tentative has no local route yet, which made a round differ.
 func ifaceState(t *testing.T, h *testnet.Host) string {
 	t.Helper()
-	r := h.Sh("ip -d link; ip address; ip -4 route show table all; ip -6 route show table all; ip -4 rule; ip -6 rule; " +
+	r := h.Sh("for i in $(seq 60); do [ -z \"$(ip -6 address show tentative)\" ] && break; sleep 0.05; done; " +
+		"ip -d link; ip address; ip -4 route show table all; ip -6 route show table all; ip -4 rule; ip -6 rule; " +
 		wgBin(t) + " showconf wg0 2>&1; ls -a /run/wireguard")
 	procs := strings.Join(cmdlines(h), "\n")
 	return ifIndex.ReplaceAllString(r.Stdout+r.Stderr, "N: ") + "### processes\n" + procs

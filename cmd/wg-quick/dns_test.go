@@ -249,3 +249,82 @@ func TestDNSNoManager(t *testing.T) {
 		})
 	}
 }
+
+// TestDoctorDNSResolved: where systemd-resolved (the real one, on the
+// host's own bus) is the DNS manager, doctor reads what it holds for the
+// link. After up, nothing is reported. After `resolvectl revert wg0`, the
+// DNS is reported with up's own "[#] resolvectl" lines as the fix, and
+// those lines, run as printed, make doctor find nothing again. In a full
+// tunnel, a link that lost only its "~." routing domain is reported too.
+func TestDoctorDNSResolved(t *testing.T) {
+	testnet.Require(t)
+	testnet.RequireDeb(t, "systemd-resolved")
+	for _, full := range []bool{false, true} {
+		name := map[bool]string{false: "split", true: "full-tunnel"}[full]
+		t.Run(name, func(t *testing.T) {
+			a, b := twoPeers(t)
+			a.StartResolved()
+			privA, pubA := keyPair(t)
+			privB, pubB := keyPair(t)
+			allowed := "10.0.0.2/32"
+			if full {
+				allowed = "0.0.0.0/0"
+			}
+			a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, allowed, "192.0.2.2:51820",
+				"DNS = 10.0.0.53, fd00::53, example.com\n")), 0o600)
+			b.WriteFile("/etc/wireguard/wg0.conf", []byte(strings.NewReplacer("{PRIV}", privB, "{PUB}", pubA).Replace(docBConf)), 0o600)
+			mustQuick(t, b, "up", "wg0")
+			quick := filepath.Join(binaries(t), "wg-quick")
+			up := a.RunEnv(ourEnv(t), quick, "up", "wg0")
+			if up.Code != 0 {
+				t.Fatalf("up: exit %d\n%s", up.Code, up.Stderr)
+			}
+			var upLines []string
+			for l := range strings.SplitSeq(traceWith(up.Stderr, "resolvectl"), "\n") {
+				upLines = append(upLines, strings.TrimPrefix(l, "[#] "))
+			}
+			if len(upLines) != 3 {
+				t.Fatalf("up's resolvectl lines: %q\n%s", upLines, up.Stderr)
+			}
+			if !pingUntil(a, "10.0.0.2", 20) {
+				t.Fatal("no ping through the tunnel")
+			}
+			doctor := func(what string, code int) string {
+				t.Helper()
+				r := a.RunEnv(ourEnv(t), quick, "doctor", "--watch", "0", "wg0")
+				t.Logf("doctor, %s (exit %d):\n%s%s", what, r.Code, r.Stdout, r.Stderr)
+				if r.Code != code {
+					t.Fatalf("doctor, %s: exit %d, want %d\n%s%s", what, r.Code, code, r.Stdout, r.Stderr)
+				}
+				if code == 0 && r.Stdout != "wg0: no problem found\n" {
+					t.Errorf("doctor, %s:\n%s", what, r.Stdout)
+				}
+				return r.Stdout
+			}
+			doctor("after up", 0)
+
+			a.MustRun("resolvectl", "revert", "wg0")
+			out := doctor("after resolvectl revert", 1)
+			mustHold(t, "doctor's output", out, "problem [dns-not-applied] DNS: the file's DNS 10.0.0.53, fd00::53 is not in use",
+				"  seen: systemd-resolved's link wg0 (read over D-Bus): servers none; domains none;")
+			if got := fixCommands(out); strings.Join(got, "\n") != strings.Join(upLines, "\n") {
+				t.Errorf("doctor's fix:\n%s\nwant up's lines:\n%s", strings.Join(got, "\n"), strings.Join(upLines, "\n"))
+			}
+			for _, c := range fixCommands(out) {
+				if r := a.Sh(c); r.Code != 0 {
+					t.Fatalf("%s: exit %d\n%s%s", c, r.Code, r.Stdout, r.Stderr)
+				}
+			}
+			doctor("after its fix", 0)
+
+			if full {
+				a.MustRun("resolvectl", "domain", "wg0", "example.com")
+				out := doctor("without ~.", 1)
+				mustHold(t, "doctor's output", out, "the link's domains are example.com, the file's DNS makes them example.com ~.")
+				if got := fixCommands(out); strings.Join(got, "\n") != strings.Join(upLines, "\n") {
+					t.Errorf("doctor's fix without ~.:\n%s\nwant up's lines:\n%s", strings.Join(got, "\n"), strings.Join(upLines, "\n"))
+				}
+			}
+		})
+	}
+}

@@ -57,7 +57,7 @@ func doctorMain(e *env, args []string) int {
 	defer l.File.Config.Wipe()
 	ctx, stop := osys.WithSignals(context.Background())
 	defer stop()
-	sys, closeSys := newOSSys(osOptions{
+	sys, hd, closeSys := newOSSys(osOptions{
 		Prog: e.prog, Self: e.self, Environ: os.Environ(), LookupEnv: e.lookupEnv,
 		Stdin: os.Stdin, Stdout: os.Stderr, Stderr: os.Stderr,
 	})
@@ -66,7 +66,7 @@ func doctorMain(e *env, args []string) int {
 	if d > 0 && !*asJSON {
 		fmt.Fprintf(e.stderr, "%s: doctor: watching %s for %g s\n", e.prog, l.Interface, *watch)
 	}
-	s, err := doctor.Read(ctx, l, doctor.Options{Watch: d, Targets: targets, Sys: sys})
+	s, err := doctor.Read(ctx, l, doctor.Options{Watch: d, Targets: targets, Sys: sys, DNS: hd})
 	if err != nil {
 		// No document: it could not say anything (docs/json.md).
 		fmt.Fprintf(e.stderr, "%s: doctor: %s\n", e.prog, err)

@@ -157,13 +157,15 @@ func TestDoctorChecks(t *testing.T) {
 			want:  []string{"[interface-down]", "  run:  ip link set up dev wg0\n"}},
 		{name: "interface-differs", confA: docConf("", docOK, docEP), code: 1,
 			setup: func(t *testing.T, a, b *testnet.Host) {
-				data, _ := os.ReadFile(a.Path("/etc/wireguard/wg0.conf"))
-				edited := strings.Replace(string(data), "Address = 10.0.0.1/24", "Address = 10.0.0.1/24, 10.0.1.1/24", 1) +
+				data := a.ReadFile("/etc/wireguard/wg0.conf")
+				edited := strings.Replace(data, "Address = 10.0.0.1/24", "Address = 10.0.0.1/24, 10.0.1.1/24", 1) +
 					"\n[Peer]\nPublicKey = 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs=\nAllowedIPs = 10.0.5.0/24\n"
 				a.WriteFile("/etc/wireguard/wg0.conf", []byte(edited), 0o600)
 			},
-			want: []string{"[interface-differs]", "peer 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs= is in the file but not on the interface",
-				"address 10.0.1.1/24 is in the file but not on the interface", "  run:  wg-quick reload wg0\n"}},
+			// The evidence is reload's plan (quick.PlanReload), line for line.
+			want: []string{"[interface-differs]", "what `wg-quick reload wg0` would do:",
+				"[#] wg set wg0 peer 8C4UH3pbRyzvQQOOh0Nbq4Jb2xo5+ro8AnNFhrsUvXs= allowed-ips 10.0.5.0/24\n",
+				"[#] ip -4 address add 10.0.1.1/24 dev wg0\n", "[#] ip -4 route add 10.0.5.0/24 dev wg0\n", "  run:  wg-quick reload wg0\n"}},
 		{name: "peer-no-handshake", confA: docConf("", docOK, "192.0.2.2:51999"), code: 1, args: []string{"--watch", "2"},
 			setup: func(t *testing.T, a, b *testnet.Host) { startPings(t, a, "10.0.0.2") },
 			want:  []string{"[peer-no-handshake]", "handshakes are sent to the peer but never answered", "192.0.2.2:51999"}},

@@ -41,10 +41,11 @@ type osOptions struct {
 // newOSSys wires the real machine: netlink, wgdev, the embedded userspace
 // device, programs run with the reference's environment (LC_ALL=C, the
 // directory of wg-quick first in PATH), the per-interface lock in
-// /var/run/wireguard, the system bus (connected when DNS first needs it).
-// The returned closer closes what was opened.
-func newOSSys(o osOptions) (*quick.Sys, func()) {
-	h := netHandle{netlinkx.New()}
+// /var/run/wireguard, the DNS manager up finds (HostDNS, over the system
+// bus connected when DNS first needs it). The returned closer closes what
+// was opened.
+func newOSSys(o osOptions) (*quick.Sys, *quick.HostDNS, func()) {
+	h := netlinkx.New() // its ApplyBatch sends route additions together
 	dev := wgdev.New()
 	env := osys.ChildEnv(o.Environ, o.Self)
 	sys := &quick.Sys{
@@ -68,8 +69,9 @@ func newOSSys(o osOptions) (*quick.Sys, func()) {
 	}
 	sys.Userspace = &osUserspace{net: h, opts: o, env: env}
 	bus := &systemBus{}
-	sys.DNS = quick.NewHostDNS(sys, bus.connect)
-	return sys, func() {
+	hd := quick.NewHostDNS(sys, bus.connect)
+	sys.DNS = hd
+	return sys, hd, func() {
 		dev.Close()
 		bus.close()
 	}
@@ -97,34 +99,8 @@ func (b *systemBus) close() {
 	}
 }
 
-// netHandle is the namespace: netlinkx, with route additions sent in
-// batches (ApplyRoutes) until netlinkx has ApplyBatch of its own.
-type netHandle struct{ *netlinkx.Handle }
-
-func (h netHandle) ApplyBatch(ops []netlinkx.Op) []error {
-	errs := make([]error, len(ops))
-	var run []netlinkx.RouteAdd
-	var at []int
-	flush := func() {
-		for k, err := range h.ApplyRoutes(run) {
-			errs[at[k]] = err
-		}
-		run, at = run[:0], at[:0]
-	}
-	for i, op := range ops {
-		if r, ok := op.(netlinkx.RouteAdd); ok {
-			run, at = append(run, r), append(at, i)
-			continue
-		}
-		flush()
-		errs[i] = h.Apply(op)
-	}
-	flush()
-	return errs
-}
-
 type osUserspace struct {
-	net  netHandle
+	net  *netlinkx.Handle
 	opts osOptions
 	env  []string
 }

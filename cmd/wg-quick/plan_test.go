@@ -229,6 +229,14 @@ func TestDryRunNotRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.WriteFile("/run/nobody/wg-quick", data, 0o755)
+	// The stub resolvconf where nobody finds it (wg-quick's directory,
+	// first in the PATH of the programs it runs): the file names DNS, and
+	// a host with no DNS manager would be refused.
+	stub, err := os.ReadFile(filepath.Join(binaries(t), "stubbin", "resolvconf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WriteFile("/run/nobody/resolvconf", stub, 0o755)
 	r := a.RunEnv(quickEnv(t), "runuser", "-u", "nobody", "--", "/run/nobody/wg-quick", "--dry-run", "up", "wg0")
 	if r.Code != 0 || strings.Join(traceLines(r.Stdout), "\n") != strings.Join(traceLines(root.Stdout), "\n") {
 		t.Errorf("as nobody: exit %d\n%s%s\nas root:\n%s", r.Code, r.Stdout, r.Stderr, root.Stdout)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -42,10 +44,29 @@ func refTopology(t *testing.T) (a, b *testnet.Host) {
 	return a, b
 }
 
-func readRef(t *testing.T, c, name string) (string, bool) {
+// readRef reads a file of capture c; a missing file fails the test (the
+// comparison would have nothing to compare with).
+func readRef(t *testing.T, c, name string) string {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(refQuick, c, name))
 	if err != nil {
+		t.Fatalf("the reference capture: %v", err)
+	}
+	return string(data)
+}
+
+// readRefOptional reads a file the captures leave out where it would be
+// empty or does not apply: STEP.stdout (written only when not empty, see
+// the captures' README), a second host's configuration. Any error but
+// the file's absence fails the test.
+func readRefOptional(t *testing.T, c, name string) (string, bool) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(refQuick, c, name))
+	if errors.Is(err, fs.ErrNotExist) {
 		return "", false
+	}
+	if err != nil {
+		t.Fatalf("the reference capture: %v", err)
 	}
 	return string(data), true
 }
@@ -101,11 +122,19 @@ func refSnap(t *testing.T, h *testnet.Host, iface string) map[string]string {
 		"sysctl.txt":               out("sysctl", "net.ipv4.conf.all.src_valid_mark"),
 		"run-wireguard-ls.txt":     out("ls", "/run/wireguard"),
 	}
-	if _, err := os.Stat("/usr/bin/wg"); err == nil {
-		// The reference's wg reads our device (kernel or userspace).
-		m["wg-showconf.txt"] = out("/usr/bin/wg", "showconf", iface)
-	}
+	// The reference's wg reads our device (kernel or userspace), as in
+	// the captures (needRefWG has checked that it is there).
+	m["wg-showconf.txt"] = out("/usr/bin/wg", "showconf", iface)
 	return m
+}
+
+// needRefWG skips t, saying so, without the reference's wg: the state
+// comparisons read the device with it, as the captures did.
+func needRefWG(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/wg"); err != nil {
+		t.Skip("needs /usr/bin/wg (wireguard-tools): the captured state was read with it")
+	}
 }
 
 func dropHash(s string) string {
@@ -144,10 +173,12 @@ func stateDiffs(c, dir string, ours map[string]string, iface string) []string {
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		ref, ok := readRef(nil, c, filepath.Join(dir, n))
-		if !ok {
+		data, err := os.ReadFile(filepath.Join(refQuick, c, dir, n))
+		if err != nil {
+			diffs = append(diffs, fmt.Sprintf("%s/%s: no reference to compare with: %v", dir, n, err))
 			continue
 		}
+		ref := string(data)
 		got := ours[n]
 		if n == "run-wireguard-ls.txt" {
 			// The captures shared one /run/wireguard between both
@@ -193,16 +224,16 @@ func keepMatching(s, prefix string) string {
 func step(t *testing.T, c string, h *testnet.Host, prefix string, args ...string) {
 	t.Helper()
 	r := wgQuick(t, h, args...)
-	refErr, _ := readRef(t, c, prefix+".stderr")
+	refErr := readRef(t, c, prefix+".stderr")
 	refErr = netnsNoise.ReplaceAllString(bannerLine.ReplaceAllString(refErr, ""), "")
 	if r.Stderr != refErr {
 		t.Errorf("%s: stderr differs (- reference, + ours):\n%s", prefix, lineDiff(refErr, r.Stderr))
 	}
-	refRC, _ := readRef(t, c, prefix+".rc")
+	refRC := readRef(t, c, prefix+".rc")
 	if strings.TrimSpace(refRC) != fmt.Sprint(r.Code) {
 		t.Errorf("%s: exit %d, reference %s", prefix, r.Code, strings.TrimSpace(refRC))
 	}
-	refOut, _ := readRef(t, c, prefix+".stdout")
+	refOut, _ := readRefOptional(t, c, prefix+".stdout")
 	if r.Stdout != refOut {
 		t.Errorf("%s: stdout %q, reference %q", prefix, r.Stdout, refOut)
 	}
@@ -211,14 +242,8 @@ func step(t *testing.T, c string, h *testnet.Host, prefix string, args ...string
 // compareSaved compares the file our save wrote with the reference's.
 func compareSaved(t *testing.T, c, refName, got string) {
 	t.Helper()
-	ref, ok := readRef(t, c, refName)
-	if !ok {
-		t.Fatalf("no %s", refName)
-	}
-	input, ok := readRef(t, c, "input-A-wg0.conf")
-	if !ok {
-		t.Fatal("no input-A-wg0.conf")
-	}
+	ref := readRef(t, c, refName)
+	input := readRef(t, c, "input-A-wg0.conf")
 	// Ours keeps the file (issue 16): what it configures must be what the
 	// reference's configures, and the file's comments must still be there.
 	if a, b := savedConfig(t, ref), savedConfig(t, got); a != b {
@@ -268,12 +293,9 @@ func sortPeerSections(s string) string {
 
 func installRefConfs(t *testing.T, c string, a, b *testnet.Host) {
 	t.Helper()
-	confA, ok := readRef(t, c, "input-A-wg0.conf")
-	if !ok {
-		t.Fatal("no input-A-wg0.conf")
-	}
+	confA := readRef(t, c, "input-A-wg0.conf")
 	a.WriteFile("/etc/wireguard/wg0.conf", []byte(confA), 0o600)
-	if confB, ok := readRef(t, c, "input-B-wg1.conf"); ok {
+	if confB, ok := readRefOptional(t, c, "input-B-wg1.conf"); ok {
 		b.WriteFile("/etc/wireguard/wg1.conf", []byte(confB), 0o600)
 	}
 }
@@ -283,6 +305,7 @@ const refKeyBPub = "Xt9quZAyypsVNY/hSlxiMWomz3XLP4tok86WEj9CuE8="
 
 func TestReferenceCases(t *testing.T) {
 	testnet.Require(t)
+	needRefWG(t)
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T, c string, a, b *testnet.Host)
@@ -322,15 +345,13 @@ func TestReferenceCases(t *testing.T) {
 			step(t, c, a, "A-save", "save", "wg0")
 			compareSaved(t, c, "A-wg0.conf-after-save.txt", a.ReadFile("/etc/wireguard/wg0.conf"))
 			step(t, c, a, "A-down", "down", "wg0")
-			ref, _ := readRef(t, c, "resolvconf.log")
+			ref := readRef(t, c, "resolvconf.log")
 			if got := a.ReadFile("/run/resolvconf.log"); got != ref {
 				t.Errorf("resolvconf calls differ (- reference, + ours):\n%s", lineDiff(ref, got))
 			}
 		}},
 		{"saveconfig", func(t *testing.T, c string, a, b *testnet.Host) {
-			if _, err := os.Stat("/usr/bin/wg"); err != nil {
-				t.Skip("the case changes the device with wg set: needs /usr/bin/wg (wireguard-tools)")
-			}
+			// The case changes the device with the reference's wg set.
 			step(t, c, a, "A-up", "up", "wg0")
 			a.MustRun("/usr/bin/wg", "set", "wg0", "listen-port", "51999", "peer", refKeyCPub, "allowed-ips", "10.0.0.3/32,192.168.50.0/24", "persistent-keepalive", "15")
 			a.MustRun("ip", "addr", "add", "10.0.0.100/24", "dev", "wg0")
@@ -397,7 +418,7 @@ func TestExternalUserspace(t *testing.T) {
 	env := quickEnv(t, "WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1")
 	before := a.Snapshot()
 	r := a.RunEnv(env, filepath.Join(binaries(t), "wg-quick"), "up", "wg0")
-	ref, _ := readRef(t, "p2p", "A-up.stderr")
+	ref := readRef(t, "p2p", "A-up.stderr")
 	if r.Code != 0 || r.Stderr != ref {
 		t.Errorf("up: exit %d, stderr differs (- reference, + ours):\n%s", r.Code, lineDiff(ref, r.Stderr))
 	}

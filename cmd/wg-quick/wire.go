@@ -53,7 +53,7 @@ func withSys(e *env, arg string, how reading, o options, verb func(context.Conte
 	}
 	ctx, stop := osys.WithSignals(context.Background())
 	defer stop()
-	sys, closeSys := newOSSys(osOptions{
+	sys, _, closeSys := newOSSys(osOptions{
 		Prog:      e.prog,
 		Self:      e.self,
 		Environ:   os.Environ(),

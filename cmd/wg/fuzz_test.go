@@ -188,10 +188,16 @@ type fuzzSeed struct{ args, stdin, file string }
 // fuzzSeeds are the captured wg command lines (testdata/reference/wg,
 // those without shell syntax) and a few with a file or stdin.
 func fuzzSeeds(t testing.TB) []fuzzSeed {
-	cmds, _ := filepath.Glob(filepath.Join(refRoot, "wg", "*.cmd"))
+	cmds, err := filepath.Glob(filepath.Join(refRoot, "wg", "*.cmd"))
+	if err != nil || len(cmds) < 280 {
+		t.Fatalf("only %d captured command lines under %s (%v)", len(cmds), refRoot, err)
+	}
 	plain := regexp.MustCompile(`^wg [^;|&<>$]*$`)
 	var seeds []fuzzSeed
-	full, _ := os.ReadFile(filepath.Join(refRoot, "wg-conf", "full.conf"))
+	full, err := os.ReadFile(filepath.Join(refRoot, "wg-conf", "full.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cmds {
 		data, err := os.ReadFile(c)
 		if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"fmt"
 	"io"
 
@@ -44,7 +43,7 @@ func genkeyMain(e *env, args []string) int {
 func writeKey(w io.Writer, k *conf.Key) error {
 	var buf [45]byte
 	defer clear(buf[:])
-	b := base64.StdEncoding.AppendEncode(buf[:0], k[:])
+	b := k.AppendBase64(buf[:0])
 	_, err := w.Write(append(b, '\n'))
 	return err
 }

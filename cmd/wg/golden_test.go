@@ -151,6 +151,7 @@ const (
 	whyKeyEcho   = "deliberate: a bad key is not echoed; its place is named instead"
 	whyLocation  = "deliberate: config errors start with FILE:LINE: "
 	whyBOM       = "deliberate: FILE:LINE: , and the invisible byte order mark is shown as its bytes"
+	whyQuickKey  = "deliberate: FILE:LINE: , and a line naming the wg-quick key and `wg-quick strip'"
 	whyStaleCapt = "stale capture: uapi-setconf-* were captured before full-hosts.conf and case-insensitive.conf got ListenPort = 51830 (setconf-full and setconf-case-insensitive show 51830)"
 )
 
@@ -170,6 +171,13 @@ func located(file string, line int) func(*expectation) {
 			}
 		}
 		e.stderr = strings.Join(lines, "")
+	}
+}
+
+// quickKey adds the line naming the wg-quick key that made setconf fail.
+func quickKey(key string) func(*expectation) {
+	return func(e *expectation) {
+		e.stderr += "`" + key + "' is a wg-quick key: use `wg-quick strip' to remove wg-quick's keys\n"
 	}
 }
 
@@ -302,15 +310,15 @@ var differences = map[string]difference{
 	"setconf-err-unknown-section":    {whyLocation, located("unknown-section.conf", 2)},
 	"setconf-unresolvable-r0":        {whyLocation, located("full.conf", 20)},
 	"setconf-weird-ws-semicolon":     {whyLocation, located("weird-ws-semicolon.conf", 5)},
-	"setconf-wgquick-address":        {whyLocation, located("wgquick-address.conf", 2)},
-	"setconf-wgquick-DNS":            {whyLocation, located("wgquick-DNS.conf", 3)},
-	"setconf-wgquick-MTU":            {whyLocation, located("wgquick-MTU.conf", 3)},
-	"setconf-wgquick-Table":          {whyLocation, located("wgquick-Table.conf", 3)},
-	"setconf-wgquick-PreUp":          {whyLocation, located("wgquick-PreUp.conf", 3)},
-	"setconf-wgquick-PostUp":         {whyLocation, located("wgquick-PostUp.conf", 3)},
-	"setconf-wgquick-PreDown":        {whyLocation, located("wgquick-PreDown.conf", 3)},
-	"setconf-wgquick-PostDown":       {whyLocation, located("wgquick-PostDown.conf", 3)},
-	"setconf-wgquick-SaveConfig":     {whyLocation, located("wgquick-SaveConfig.conf", 3)},
+	"setconf-wgquick-address":        {whyQuickKey, both(located("wgquick-address.conf", 2), quickKey("Address"))},
+	"setconf-wgquick-DNS":            {whyQuickKey, both(located("wgquick-DNS.conf", 3), quickKey("DNS"))},
+	"setconf-wgquick-MTU":            {whyQuickKey, both(located("wgquick-MTU.conf", 3), quickKey("MTU"))},
+	"setconf-wgquick-Table":          {whyQuickKey, both(located("wgquick-Table.conf", 3), quickKey("Table"))},
+	"setconf-wgquick-PreUp":          {whyQuickKey, both(located("wgquick-PreUp.conf", 3), quickKey("PreUp"))},
+	"setconf-wgquick-PostUp":         {whyQuickKey, both(located("wgquick-PostUp.conf", 3), quickKey("PostUp"))},
+	"setconf-wgquick-PreDown":        {whyQuickKey, both(located("wgquick-PreDown.conf", 3), quickKey("PreDown"))},
+	"setconf-wgquick-PostDown":       {whyQuickKey, both(located("wgquick-PostDown.conf", 3), quickKey("PostDown"))},
+	"setconf-wgquick-SaveConfig":     {whyQuickKey, both(located("wgquick-SaveConfig.conf", 3), quickKey("SaveConfig"))},
 
 	"uapi-setconf-full": {whyStaleCapt, func(e *expectation) {
 		e.uapi = strings.Replace(e.uapi, "listen_port=51820\n", "listen_port=51830\n", 1)

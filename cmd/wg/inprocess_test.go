@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,13 +32,23 @@ func TestFakeCasesInProcess(t *testing.T) {
 	fakes := startFakesIn(t, runDir, clock)
 
 	work := t.TempDir()
-	confs, _ := filepath.Glob(filepath.Join(refRoot, "wg-conf", "*.conf"))
+	confs, err := filepath.Glob(filepath.Join(refRoot, "wg-conf", "*.conf"))
+	if err != nil || len(confs) < 30 {
+		t.Fatalf("only %d configs under %s (%v)", len(confs), refRoot, err)
+	}
 	for _, c := range confs {
-		data, _ := os.ReadFile(c)
-		os.WriteFile(filepath.Join(work, filepath.Base(c)), data, 0o600)
+		data, err := os.ReadFile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, filepath.Base(c)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for name, key := range map[string]string{"a.key": aPriv, "b.key": bPriv, "psk": psk} {
-		os.WriteFile(filepath.Join(work, name), []byte(key+"\n"), 0o600)
+		if err := os.WriteFile(filepath.Join(work, name), []byte(key+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Chdir(work)
 	// The capture's /etc/hosts in ns C named peer-b.test.
@@ -95,12 +106,20 @@ func TestFakeCasesInProcess(t *testing.T) {
 // process, against a run directory of the test's own.
 func TestSubcommandEdges(t *testing.T) {
 	runDir := t.TempDir()
-	empty, _ := os.ReadFile(filepath.Join(refRoot, "wg-fake", "empty.get"))
+	empty, err := os.ReadFile(filepath.Join(refRoot, "wg-fake", "empty.get"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	short := startFakeUAPI(t, filepath.Join(runDir, "abcdefghijklmno.sock"), string(empty), 0, nil)
 	work := t.TempDir()
 	for _, f := range []string{"sync-p2.conf", "empty.conf"} {
-		data, _ := os.ReadFile(filepath.Join(refRoot, "wg-conf", f))
-		os.WriteFile(filepath.Join(work, f), data, 0o600)
+		data, err := os.ReadFile(filepath.Join(refRoot, "wg-conf", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(work, f), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	noDevice := conf.ErrnoString(syscall.EPROTONOSUPPORT) // no wireguard module
 	if kernelHasWireGuard() {
@@ -143,5 +162,41 @@ func TestSubcommandEdges(t *testing.T) {
 	sets, _ := short.take()
 	if want := "set=1\nlisten_port=7\n\nset=1\nprivate_key=" + strings.Repeat("0", 64) + "\nlisten_port=0\nfwmark=0\nreplace_peers=true\n\n"; sets != want {
 		t.Errorf("requests to the cut name:\n%s--- want\n%s", sets, want)
+	}
+}
+
+// TestShowAllClockAfterRead: `wg show all` counts each interface's
+// handshake ages from after reading that interface, as the reference does
+// (its ago() reads the clock while printing), not from one moment before
+// reading them all. Here the clock moves 10 seconds each time a daemon
+// answers, so ages counted from before would be 10 and 20 seconds short.
+func TestShowAllClockAfterRead(t *testing.T) {
+	tmpl, err := os.ReadFile(filepath.Join(refRoot, "wg-fake", "fmt0.get"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	cur := time.Unix(1795609343, 0)
+	advance := func() time.Time { mu.Lock(); defer mu.Unlock(); cur = cur.Add(10 * time.Second); return cur }
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return cur }
+	runDir := t.TempDir()
+	for _, name := range []string{"a0", "b0"} {
+		startFakeUAPI(t, filepath.Join(runDir, name+".sock"), string(tmpl), 0, advance)
+	}
+	var stdout, stderr bytes.Buffer
+	e := &env{
+		prog: "wg", stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+		lookupEnv: func(k string) (string, bool) {
+			return map[string]string{"WG_COLOR_MODE": "never"}[k], k == "WG_COLOR_MODE"
+		},
+		devices: func() *wgdev.Client { return wgdev.NewWithRunDir(runDir) },
+		now:     now,
+	}
+	if rc := run(e, []string{"wg", "show", "all"}); rc != 0 || stderr.Len() > 0 {
+		t.Fatalf("wg show all: exit %d, %s", rc, stderr.String())
+	}
+	out := stdout.String()
+	if n := strings.Count(out, "latest handshake: 1 minute, 5 seconds ago\n"); n != 2 || !strings.Contains(out, "interface: b0") {
+		t.Errorf("%d interfaces with the handshake 65 seconds old, want 2:\n%s", n, out)
 	}
 }

@@ -11,17 +11,15 @@ import (
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
-// jsonAgrees reads `wg show TARGET json` between two dumps (the reference's
-// where installed, else ours) until both dumps are the same (a live tunnel
-// counts its traffic), then checks the document against the schema and
-// against that dump, field by field. env is the environment of the json
-// call (WG_HIDE_KEYS). It returns the document.
+// jsonAgrees reads `wg show TARGET json` between two dumps (the
+// reference's: the test skips, and so is seen, without it) until both
+// dumps are the same (a live tunnel counts its traffic), then checks the
+// document against the schema and against that dump, field by field. env
+// is the environment of the json call (WG_HIDE_KEYS). It returns the
+// document.
 func jsonAgrees(t *testing.T, h *testnet.Host, target, env string, showKeys bool) string {
 	t.Helper()
-	dumpDir := referenceBinDirOrEmpty(t)
-	if dumpDir == "" {
-		dumpDir = filepath.Dir(wgBin)
-	}
+	dumpDir := referenceBinDir(t)
 	dump := func() string {
 		r := wgShell(h, dumpDir, "", "wg show "+target+" dump")
 		if r.Code != 0 {

@@ -59,6 +59,7 @@ func loadCase(t *testing.T, name string) goldenCase {
 		t.Fatal(err)
 	}
 	c := goldenCase{name: name}
+	hasRC := false
 	for _, l := range strings.Split(string(meta), "\n") {
 		if v, ok := strings.CutPrefix(l, "cmd: "); ok {
 			c.cmd = v
@@ -67,11 +68,24 @@ func loadCase(t *testing.T, name string) goldenCase {
 			c.env = v
 		}
 		if v, ok := strings.CutPrefix(l, "rc: "); ok {
-			fmt.Sscan(v, &c.rc)
+			if _, err := fmt.Sscan(v, &c.rc); err != nil {
+				t.Fatalf("%s.cmd: rc %q: %v", name, v, err)
+			}
+			hasRC = true
 		}
 	}
-	out, _ := os.ReadFile(filepath.Join(refDir, name+".stdout"))
-	errOut, _ := os.ReadFile(filepath.Join(refDir, name+".stderr"))
+	if c.cmd == "" || !hasRC {
+		t.Fatalf("%s.cmd has no cmd: or rc: line", name)
+	}
+	// Every capture has both files, empty where nothing was printed.
+	out, err := os.ReadFile(filepath.Join(refDir, name+".stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errOut, err := os.ReadFile(filepath.Join(refDir, name+".stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.stdout, c.stderr = string(out), string(errOut)
 	return c
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"golang.org/x/sys/unix"
 
@@ -93,8 +92,9 @@ func showMain(e *env, args []string) int {
 				}
 				// Ages count from after the read, as the reference's.
 				style.Now = e.now()
-				show.PrettyPeers(out, dev, peers.sorted, style)
-				peers.wipe()
+				show.PrettyPeers(out, dev, peers.Peers(), style)
+				dev.Wipe()
+				peers.Wipe()
 				if i+1 < len(names) {
 					out.WriteByte('\n')
 				}
@@ -170,58 +170,28 @@ func showMain(e *env, args []string) int {
 		errorf("Unable to access interface: %s\n", conf.Strerror(err))
 		return 1
 	}
-	defer peers.wipe()
+	defer dev.Wipe()
+	defer peers.Wipe()
 	if field != "" {
 		errorf("Invalid parameter: `%s'\n", conf.HideKeys(field))
 		usage()
 		return 1
 	}
-	show.PrettyPeers(out, dev, peers.sorted, e.style())
+	show.PrettyPeers(out, dev, peers.Peers(), e.style())
 	return 0
 }
 
-// peerStore keeps a device's peers for the pretty form, which sorts them:
-// in blocks that are filled and never moved (a slice grown by doubling
-// would copy and fault in about three times the memory), their allowed
-// IPs carved out of one array, and pointers to them to sort.
-type peerStore struct {
-	dev    *conf.Device
-	block  []conf.DevicePeer
-	ips    []netip.Prefix
-	sorted []*conf.DevicePeer
-}
-
-const peerBlock = 512
-
-func (s *peerStore) add(p *conf.DevicePeer) {
-	if len(s.block) == cap(s.block) {
-		s.block = make([]conf.DevicePeer, 0, peerBlock)
-	}
-	s.block = append(s.block, *p)
-	kept := &s.block[len(s.block)-1]
-	start := len(s.ips)
-	s.ips = append(s.ips, p.AllowedIPs...)
-	kept.AllowedIPs = s.ips[start:len(s.ips):len(s.ips)]
-	s.sorted = append(s.sorted, kept)
-}
-
-func (s *peerStore) wipe() {
-	s.dev.Wipe()
-	for _, p := range s.sorted {
-		p.PresharedKey.Wipe()
-	}
-}
-
-// readSorted reads the device name with its peers in pretty order.
-func readSorted(c *wgdev.Client, name string) (*conf.Device, *peerStore, error) {
-	peers := &peerStore{}
-	err := c.StreamDevice(name, func(d *conf.Device) { peers.dev = d }, peers.add)
+// readSorted reads the device name, keeping its peers for the pretty form.
+func readSorted(c *wgdev.Client, name string) (*conf.Device, *show.Sorter, error) {
+	var dev *conf.Device
+	peers := &show.Sorter{}
+	err := c.StreamDevice(name, func(d *conf.Device) { dev = d }, peers.Add)
 	if err != nil {
-		peers.wipe()
+		dev.Wipe()
+		peers.Wipe()
 		return nil, nil, err
 	}
-	show.SortPeers(peers.sorted)
-	return peers.dev, peers, nil
+	return dev, peers, nil
 }
 
 // streamDevice writes the device name through stream as it is read. What

@@ -28,11 +28,16 @@ func fuzzOptions() *Options {
 
 func addConfigSeeds(f *testing.F) {
 	for _, pattern := range []string{"testdata/quick/*.conf", refDir + "/wg-conf/*.conf", refDir + "/wg-quick/*/input-*.conf"} {
-		files, _ := filepath.Glob(pattern)
+		files, err := filepath.Glob(pattern)
+		if err != nil || len(files) == 0 {
+			f.Fatalf("no seeds match %s (%v)", pattern, err)
+		}
 		for _, file := range files {
-			if data, err := os.ReadFile(file); err == nil {
-				f.Add(data)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
 			}
+			f.Add(data)
 		}
 	}
 }

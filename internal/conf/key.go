@@ -1,11 +1,11 @@
 package conf
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"unsafe"
 
-	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"golang.org/x/sys/unix"
 )
 
@@ -78,7 +78,23 @@ func ParseHexKey(s string) (Key, error) {
 }
 
 // String returns the base64 form (44 characters).
-func (k Key) String() string { return base64.StdEncoding.EncodeToString(k[:]) }
+func (k Key) String() string {
+	var buf [44]byte
+	return string(k.AppendBase64(buf[:0]))
+}
+
+// AppendBase64 appends the key's standard base64 form (44 characters, the
+// last one '='), as encoding/base64's StdEncoding writes it. wg needs no
+// other base64, and encoding/base64's package variables cost every wg
+// process its start-up work.
+func (k *Key) AppendBase64(b []byte) []byte {
+	for i := 0; i < 30; i += 3 {
+		n := uint(k[i])<<16 | uint(k[i+1])<<8 | uint(k[i+2])
+		b = append(b, base64Alphabet[n>>18], base64Alphabet[n>>12&63], base64Alphabet[n>>6&63], base64Alphabet[n&63])
+	}
+	n := uint(k[30])<<8 | uint(k[31])
+	return append(b, base64Alphabet[n>>10], base64Alphabet[n>>4&63], base64Alphabet[n<<2&63], '=')
+}
 
 // Hex returns the lowercase hexadecimal form used by the UAPI protocol.
 func (k Key) Hex() string { return hex.EncodeToString(k[:]) }
@@ -92,27 +108,63 @@ func (k Key) IsZero() bool {
 	return acc == 0
 }
 
-// PublicKey derives the public key of the private key k: the X25519
-// product of the clamped scalar and the base point, as wg does. It is
-// computed on edwards25519's generator and mapped to the Montgomery
-// u-coordinate (RFC 7748 4.1), which is X25519's base point product:
-// filippo.io/edwards25519 does it without crypto/ecdh's FIPS module, whose
-// start-up work every wg process would pay. ScalarMult builds its small
-// table on the stack; ScalarBaseMult would fill a 30 KiB one first.
+// PublicKey derives the public key of the private key k: X25519 of the
+// clamped scalar and the base point u = 9, as wg computes it, by RFC 7748's
+// Montgomery ladder (section 5) on filippo.io/edwards25519's field
+// arithmetic. crypto/ecdh would start the FIPS module's self-checks in
+// every wg process, and edwards25519's point arithmetic computes its
+// constants when the process starts and needs 8 KiB of stack; the ladder
+// needs neither (tested against crypto/ecdh and RFC 7748's vectors).
 func (k Key) PublicKey() Key {
-	var pub Key
-	var s edwards25519.Scalar
-	if _, err := s.SetBytesWithClamping(k[:]); err != nil {
-		// Only a wrong length errors, and a Key has the right one.
-		return pub
+	s := k
+	clamp(&s)
+	var x1, x2, z2, x3, z3, a, aa, b, bb, e, c, d, da, cb field.Element
+	x1.SetBytes(basePoint[:])
+	x2.One()
+	z2.Zero()
+	x3.Set(&x1)
+	z3.One()
+	swap := 0
+	for t := 254; t >= 0; t-- {
+		bit := int(s[t/8]>>(t%8)) & 1
+		swap ^= bit
+		x2.Swap(&x3, swap)
+		z2.Swap(&z3, swap)
+		swap = bit
+		a.Add(&x2, &z2)
+		aa.Square(&a)
+		b.Subtract(&x2, &z2)
+		bb.Square(&b)
+		e.Subtract(&aa, &bb)
+		c.Add(&x3, &z3)
+		d.Subtract(&x3, &z3)
+		da.Multiply(&d, &a)
+		cb.Multiply(&c, &b)
+		x3.Add(&da, &cb)
+		x3.Square(&x3)
+		z3.Subtract(&da, &cb)
+		z3.Square(&z3)
+		z3.Multiply(&z3, &x1)
+		x2.Multiply(&aa, &bb)
+		z2.Mult32(&e, 121665)
+		z2.Add(&z2, &aa)
+		z2.Multiply(&z2, &e)
 	}
-	var p edwards25519.Point
-	p.ScalarMult(&s, edwards25519.NewGeneratorPoint())
-	copy(pub[:], p.BytesMontgomery())
-	s = edwards25519.Scalar{}
-	p = edwards25519.Point{}
+	x2.Swap(&x3, swap)
+	z2.Swap(&z3, swap)
+	z2.Invert(&z2)
+	x2.Multiply(&x2, &z2)
+	var pub Key
+	copy(pub[:], x2.Bytes())
+	s.Wipe()
+	for _, v := range []*field.Element{&x2, &z2, &x3, &z3, &a, &aa, &b, &bb, &e, &c, &d, &da, &cb} {
+		v.Zero()
+	}
 	return pub
 }
+
+// basePoint is X25519's base point, u = 9.
+var basePoint = [32]byte{9}
 
 // Wipe overwrites the key with zeros.
 func (k *Key) Wipe() {
@@ -143,7 +195,7 @@ func GeneratePrivateKey() (Key, error) {
 func GeneratePresharedKey() (Key, error) {
 	var k Key
 	for n := 0; n < len(k); {
-		m, err := unix.Getrandom(k[n:], 0)
+		m, err := getrandom(k[n:])
 		if err == unix.EINTR {
 			continue
 		}
@@ -153,4 +205,16 @@ func GeneratePresharedKey() (Key, error) {
 		n += m
 	}
 	return k, nil
+}
+
+// getrandom is getrandom(2) called directly. unix.Getrandom goes through
+// the vDSO's getrandom, whose per-thread state the runtime maps and
+// allocates at its first use: four page faults, about as many as the rest
+// of wg genkey's own work, for 32 bytes.
+func getrandom(b []byte) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_GETRANDOM, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)), 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
 }

@@ -57,3 +57,35 @@ func TestPublicKeyAgainstECDH(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicKeyRFC7748 checks the public keys of section 6.1's Alice and
+// Bob.
+func TestPublicKeyRFC7748(t *testing.T) {
+	for priv, pub := range map[string]string{
+		"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a": "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+		"5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb": "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+	} {
+		k, err := ParseHexKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := k.PublicKey().Hex(); got != pub {
+			t.Errorf("PublicKey(%s) = %s, want %s", priv, got, pub)
+		}
+	}
+}
+
+// TestAppendBase64 checks keys are written as encoding/base64 writes them.
+func TestAppendBase64(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	for i := 0; i < 20000; i++ {
+		var k Key
+		r.Read(k[:])
+		if i == 0 {
+			k = Key{}
+		}
+		if got, want := k.String(), base64.StdEncoding.EncodeToString(k[:]); got != want {
+			t.Fatalf("%x: %s, want %s", k, got, want)
+		}
+	}
+}

@@ -32,18 +32,18 @@ func (f *File) Loose() Loose {
 		case strings.EqualFold(line, "[Peer]"):
 			inDevice, inPeer = false, true
 		case inDevice:
-			if v, ok := keyValue(line, "PrivateKey="); ok {
-				if k, err := ParseKey(v); err == nil {
+			if v, ok := keyValue([]byte(line), "PrivateKey="); ok {
+				if k, err := ParseKey(string(v)); err == nil {
 					l.Secrets = append(l.Secrets, k)
 				}
-			} else if v, ok := keyValue(line, "FwMark="); ok {
-				if m, err := ParseFwMark(v); err == nil {
+			} else if v, ok := keyValue([]byte(line), "FwMark="); ok {
+				if m, err := ParseFwMark(string(v)); err == nil {
 					l.FwMark, l.HasFwMark = m, true
 				}
 			}
 		case inPeer:
-			if v, ok := keyValue(line, "PresharedKey="); ok {
-				if k, err := ParseKey(v); err == nil {
+			if v, ok := keyValue([]byte(line), "PresharedKey="); ok {
+				if k, err := ParseKey(string(v)); err == nil {
 					l.Secrets = append(l.Secrets, k)
 				}
 			}

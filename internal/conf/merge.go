@@ -323,7 +323,7 @@ func (m *merger) mergeInterface(state *Config) error {
 		if !looksLikeNameserver(e) {
 			return true
 		}
-		a, ok := parseIP(e)
+		a, ok := ParseAddr(e)
 		return ok && markFound(foundDNS, func(n int) bool { return i.DNS[n] == a })
 	}, func() []string {
 		var add []string

@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -47,4 +48,31 @@ func InterfaceFromConfigPath(path string) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// InterfaceNameRule is wg-quick's rule for names, as a user reads it.
+const InterfaceNameRule = "An interface name is 1 to 15 bytes of letters, digits and `_=+.-'"
+
+// ConfigNameProblem says why a config path's base name is not NAME.conf
+// with NAME a valid interface name ("" when it is).
+func ConfigNameProblem(path string) string {
+	if _, ok := InterfaceFromConfigPath(path); ok {
+		return ""
+	}
+	base := path[strings.LastIndexByte(path, '/')+1:]
+	name, ok := strings.CutSuffix(base, ".conf")
+	switch {
+	case !ok:
+		return fmt.Sprintf("`%s' does not end in .conf", printable(base))
+	case name == "":
+		return "there is no name before .conf"
+	case len(name) > MaxInterfaceNameLen:
+		return fmt.Sprintf("`%s' is %d bytes", printable(name), len(name))
+	}
+	for _, r := range name {
+		if !ValidInterfaceName(string(r)) {
+			return fmt.Sprintf("`%s' has `%s'", printable(name), printable(string(r)))
+		}
+	}
+	return fmt.Sprintf("`%s' is not NAME.conf", printable(path))
 }

@@ -78,10 +78,21 @@ func looksLikeNameserver(w string) bool {
 	return w != "" && strings.Trim(w, "0123456789.") == ""
 }
 
-// quickKeys are the [Interface] keys wg-quick consumes.
-var quickKeys = map[string]bool{
-	"address": true, "mtu": true, "dns": true, "table": true, "preup": true,
-	"predown": true, "postup": true, "postdown": true, "saveconfig": true,
+// quickKeys are the [Interface] keys wg-quick consumes, lower case, with
+// their usual spelling.
+var quickKeys = map[string]string{
+	"address": "Address", "mtu": "MTU", "dns": "DNS", "table": "Table", "preup": "PreUp",
+	"predown": "PreDown", "postup": "PostUp", "postdown": "PostDown", "saveconfig": "SaveConfig",
+}
+
+// quickKeyOf returns the wg-quick key a line (as wg's parser cleaned it,
+// whitespace gone) sets, in its usual spelling, or "".
+func quickKeyOf(line string) string {
+	key, _, ok := strings.Cut(line, "=")
+	if !ok {
+		return ""
+	}
+	return quickKeys[strings.ToLower(key)]
 }
 
 // ParseQuick reads a wg-quick configuration file: wg-quick's own keys as
@@ -127,7 +138,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			inInterface = true
 		}
 		lower := strings.ToLower(key)
-		if !inInterface || !quickKeys[lower] {
+		if !inInterface || quickKeys[lower] == "" {
 			f.WGLines = append(f.WGLines, NumberedLine{N: n, Text: line})
 			continue
 		}
@@ -156,7 +167,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 					iface.DNSSearch = append(iface.DNSSearch, w)
 					continue
 				}
-				a, ok := parseIP(w)
+				a, ok := ParseAddr(w)
 				if !ok && !opts.stripOnly() {
 					return nil, fail("DNS server is not an IP address: `%s'", printable(w))
 				}
@@ -218,9 +229,10 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 		return f, nil
 	}
 	f.Config.Peers = make([]Peer, 0, bytes.Count(data, []byte("[Peer]"))) // a capacity hint, as Parse gives
-	p := &wgParser{opts: opts, file: path, cfg: &f.Config}
+	p := newWGParser(opts, path, &f.Config.Interface, func(q *Peer) { f.Config.Peers = append(f.Config.Peers, q.Clone()) })
+	defer p.wipe()
 	for _, l := range f.WGLines {
-		if err := p.line(l.N, l.Text); err != nil {
+		if err := p.lineString(l.N, l.Text); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +255,7 @@ const (
 // parseAddress parses an Address entry: IP or IP/length, no zone.
 func parseAddress(s string) (netip.Prefix, bool) {
 	ipText, lenText, hasLen := strings.Cut(s, "/")
-	ip, ok := parseIP(ipText)
+	ip, ok := ParseAddr(ipText)
 	if !ok {
 		return netip.Prefix{}, false
 	}

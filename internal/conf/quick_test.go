@@ -92,17 +92,40 @@ func TestQuickGolden(t *testing.T) {
 }
 
 // TestQuickRoundTrip: what Format writes, ParseQuick reads back to the same
-// model.
+// model, for every test config that parses (its golden file says which:
+// the others' errors are TestQuickGolden's business).
 func TestQuickRoundTrip(t *testing.T) {
-	files, _ := filepath.Glob("testdata/quick/*.conf")
+	files, err := filepath.Glob("testdata/quick/*.conf")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("only %d test configs (%v)", len(files), err)
+	}
+	tripped := 0
 	for _, file := range files {
-		data, _ := os.ReadFile(file)
-		opts := &Options{Resolver: goldenResolver, Tables: testTables, Services: goldenServices}
-		f, err := ParseQuick("a.conf", data, opts)
-		if err != nil {
-			continue
-		}
-		checkRoundTrip(t, file, f, opts)
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(strings.TrimSuffix(file, ".conf") + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantErr := strings.HasPrefix(string(golden), "error: ")
+			opts := &Options{Resolver: goldenResolver, Tables: testTables, Services: goldenServices}
+			f, err := ParseQuick("a.conf", data, opts)
+			switch {
+			case err != nil && !wantErr:
+				t.Fatalf("%v; its golden file says it parses", err)
+			case err == nil && wantErr:
+				t.Fatalf("it parses; its golden file says %s", golden)
+			case err == nil:
+				checkRoundTrip(t, file, f, opts)
+				tripped++
+			}
+		})
+	}
+	if tripped < 8 {
+		t.Errorf("only %d configs went round, want the 8 that parse", tripped)
 	}
 }
 

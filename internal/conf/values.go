@@ -3,6 +3,7 @@ package conf
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +17,8 @@ func isSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func allDigits(s string) bool {
-	if s == "" {
+func allDigits[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -113,68 +114,91 @@ func ParsePersistentKeepalive(value string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// parseIP parses an address as inet_pton does: IPv6 when it contains a
-// colon, else dotted-quad IPv4; no zones, no short forms.
-func parseIP(s string) (netip.Addr, bool) {
-	if strings.ContainsRune(s, '%') {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	if strings.ContainsRune(s, ':') != a.Is6() {
-		return netip.Addr{}, false
-	}
-	return a, true
-}
-
 // ParseAllowedIPs parses a comma-separated list of IP[/CIDR] entries, each
 // optionally prefixed by '+' (add) or '-' (remove), the upstream incremental
 // form. warn receives the reference's host-bits warning. The returned replace
 // is false when any entry was incremental.
 func ParseAllowedIPs(value string, warn func(string)) (ips []AllowedIP, replace bool, err error) {
-	replace = true
 	if value == "" {
 		return nil, true, nil
 	}
-	ips = make([]AllowedIP, 0, strings.Count(value, ",")+1)
+	return appendAllowedIPs(make([]AllowedIP, 0, strings.Count(value, ",")+1), value, warn)
+}
+
+// appendAllowedIPs is ParseAllowedIPs appending to ips, for a string or
+// the bytes of a line (which it reads without copying).
+func appendAllowedIPs[T string | []byte](ips []AllowedIP, value T, warn func(string)) (_ []AllowedIP, replace bool, err error) {
+	replace = true
+	if len(value) == 0 {
+		return ips, true, nil
+	}
+	commas := 0
+	for i := 0; i < len(value); i++ {
+		if value[i] == ',' {
+			commas++
+		}
+	}
+	ips = slices.Grow(ips, commas+1)
 	for rest, more := value, true; more; {
-		var entry string
-		entry, rest, more = strings.Cut(rest, ",")
+		var entry T
+		entry, rest, more = cut(rest, ',')
 		var a AllowedIP
-		switch {
-		case strings.HasPrefix(entry, "-"):
-			a.Remove = true
-			entry = entry[1:]
-			replace = false
-		case strings.HasPrefix(entry, "+"):
+		if len(entry) > 0 && (entry[0] == '-' || entry[0] == '+') {
+			a.Remove = entry[0] == '-'
 			entry = entry[1:]
 			replace = false
 		}
-		ipText, mask, hasMask := strings.Cut(entry, "/")
-		ip, ok := parseIP(ipText)
+		ipText, mask, hasMask := cut(entry, '/')
+		ip, ok := ParseAddr(ipText)
 		if !ok {
 			return nil, false, fmt.Errorf("Unable to parse IP address: `%s'", ipText)
 		}
 		bits := ip.BitLen()
 		if hasMask {
-			if mask == "" || !isDigit(mask[0]) {
-				return nil, false, fmt.Errorf("AllowedIP is not in the correct format: `%s'", entry)
-			}
-			n, err := parseUnsigned(mask, 10)
-			if err != nil || n > uint64(bits) {
+			n, ok := decimal(mask)
+			if !ok || n > uint64(bits) {
 				return nil, false, fmt.Errorf("AllowedIP is not in the correct format: `%s'", entry)
 			}
 			bits = int(n)
 		}
 		a.Prefix = netip.PrefixFrom(ip, bits)
-		if a.Prefix.Masked().Addr() != ip && warn != nil {
+		if warn != nil && a.Prefix.Masked().Addr() != ip {
 			warn(fmt.Sprintf("Warning: AllowedIP has nonzero host part: %s/%s", ipText, mask))
 		}
 		ips = append(ips, a)
 	}
 	return ips, replace, nil
+}
+
+// cut is strings.Cut at a byte, for a string or bytes.
+func cut[T string | []byte](s T, sep byte) (before, after T, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, s[len(s):], false
+}
+
+// decimal reads one or more decimal digits (nothing else: no sign, no
+// space), as strconv.ParseUint(s, 10, 64) with the digits checked first.
+func decimal[T string | []byte](s T) (uint64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isDigit(c) {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // ResolveError is what a Resolver returns when a name does not resolve.
@@ -232,24 +256,33 @@ func (e *FatalError) Error() string { return e.Msg }
 
 // splitEndpoint separates host and port as wg does: "[host]:port", or else
 // at the last colon.
-func splitEndpoint(value string) (host, port string, err error) {
-	if value == "" {
-		return "", "", fmt.Errorf("Unable to parse empty endpoint")
+func splitEndpoint[T string | []byte](value T) (host, port T, err error) {
+	if len(value) == 0 {
+		return host, port, fmt.Errorf("Unable to parse empty endpoint")
 	}
 	if value[0] == '[' {
-		end := strings.IndexByte(value, ']')
+		end := -1
+		for i := 0; i < len(value); i++ {
+			if value[i] == ']' {
+				end = i
+				break
+			}
+		}
 		if end < 0 {
-			return "", "", fmt.Errorf("Unable to find matching brace of endpoint: `%s'", value)
+			return host, port, fmt.Errorf("Unable to find matching brace of endpoint: `%s'", value)
 		}
 		rest := value[end+1:]
 		if len(rest) < 2 || rest[0] != ':' {
-			return "", "", fmt.Errorf("Unable to find port of endpoint: `%s'", value)
+			return host, port, fmt.Errorf("Unable to find port of endpoint: `%s'", value)
 		}
 		return value[1:end], rest[1:], nil
 	}
-	i := strings.LastIndexByte(value, ':')
+	i := len(value) - 1
+	for i >= 0 && value[i] != ':' {
+		i--
+	}
 	if i < 0 || i == len(value)-1 {
-		return "", "", fmt.Errorf("Unable to find port of endpoint: `%s'", value)
+		return host, port, fmt.Errorf("Unable to find port of endpoint: `%s'", value)
 	}
 	return value[:i], value[i+1:], nil
 }
@@ -264,28 +297,37 @@ func ParseEndpoint(value string, o *Options) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
+	return parseEndpoint(value, o, retries)
+}
+
+// parseEndpoint is ParseEndpoint once the retry count is read, for a
+// string or the bytes of a line: an address written out is read without
+// allocating; a host name (or a zone) is copied to a string.
+func parseEndpoint[T string | []byte](value T, o *Options, retries int) (netip.AddrPort, error) {
 	host, portText, err := splitEndpoint(value)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
 	var port uint16
-	if allDigits(portText) {
-		n, perr := strconv.ParseUint(portText, 10, 64)
-		if perr != nil || n > 65535 {
-			return netip.AddrPort{}, fmt.Errorf("Port is out of range 0-65535: `%s'", value)
-		}
+	if n, ok := decimal(portText); ok && n <= 65535 {
 		port = uint16(n)
-	} else if p, ok := o.service(portText); ok {
+	} else if allDigits(portText) {
+		return netip.AddrPort{}, fmt.Errorf("Port is out of range 0-65535: `%s'", value)
+	} else if p, ok := o.service(string(portText)); ok {
 		port = p
 	} else {
 		return netip.AddrPort{}, fmt.Errorf("Servname not supported for ai_socktype: `%s'", value)
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
+	if a, ok := ParseAddr(host); ok {
+		return netip.AddrPortFrom(a, port), nil
+	}
+	name := string(host)
+	if a, err := netip.ParseAddr(name); err == nil {
 		return netip.AddrPortFrom(a, port), nil
 	}
 	resolver := o.resolver()
 	for timeout := time.Second; ; timeout = min(20*time.Second, timeout/time.Microsecond*6/5*time.Microsecond) {
-		a, err := resolver.Resolve(host)
+		a, err := resolver.Resolve(name)
 		if err == nil {
 			return netip.AddrPortFrom(a, port), nil
 		}

@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"encoding/base64"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -140,18 +139,18 @@ func (c *Config) AppendFormat(b []byte) []byte {
 	}
 	if i.PrivateKey != nil {
 		b = append(b, "PrivateKey = "...)
-		b = base64.StdEncoding.AppendEncode(b, i.PrivateKey[:])
+		b = i.PrivateKey.AppendBase64(b)
 		b = append(b, '\n')
 	}
 	b = append(b, '\n')
 	for n := range c.Peers {
 		p := &c.Peers[n]
 		b = append(b, "[Peer]\nPublicKey = "...)
-		b = base64.StdEncoding.AppendEncode(b, p.PublicKey[:])
+		b = p.PublicKey.AppendBase64(b)
 		b = append(b, '\n')
 		if p.PresharedKey != nil {
 			b = append(b, "PresharedKey = "...)
-			b = base64.StdEncoding.AppendEncode(b, p.PresharedKey[:])
+			b = p.PresharedKey.AppendBase64(b)
 			b = append(b, '\n')
 		}
 		if len(p.AllowedIPs) > 0 {

@@ -158,46 +158,47 @@ func (b *Bus) RevertLink(ctx context.Context, ifindex int) error {
 	return b.call(ctx, "RevertLink", int32(ifindex))
 }
 
-// linkProperty reads a property of the link's object into out.
-func (b *Bus) linkProperty(ctx context.Context, ifindex int, name string, out any) error {
+// Link reads what resolved holds for a link: the Link object's DNS,
+// Domains and DefaultRoute properties (DefaultRoute is what was set, else
+// what is in effect; a resolved too old to have it reads as false).
+func (b *Bus) Link(ctx context.Context, ifindex int) (Link, error) {
 	var path dbus.ObjectPath
 	if err := b.conn.Object(busName, managerPath).CallWithContext(ctx, managerIface+".GetLink", 0, int32(ifindex)).Store(&path); err != nil {
-		return fmt.Errorf("systemd-resolved: GetLink: %w", err)
+		return Link{}, fmt.Errorf("systemd-resolved: GetLink: %w", err)
 	}
-	v, err := b.conn.Object(busName, path).GetProperty(linkIface + "." + name)
-	if err == nil {
-		err = v.Store(out)
+	obj := b.conn.Object(busName, path)
+	get := func(prop string, into any) error {
+		var v dbus.Variant
+		err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, linkIface, prop).Store(&v)
+		if err == nil {
+			err = v.Store(into)
+		}
+		if err != nil {
+			return fmt.Errorf("systemd-resolved: reading the %s of link %d: %w", prop, ifindex, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("systemd-resolved: reading the %s of link %d: %w", name, ifindex, err)
+	var servers []dnsAddress
+	var domains []linkDomain
+	var l Link
+	if err := get("DNS", &servers); err != nil {
+		return Link{}, err
 	}
-	return nil
-}
-
-func (b *Bus) LinkDNS(ctx context.Context, ifindex int) ([]netip.Addr, error) {
-	var list []dnsAddress
-	if err := b.linkProperty(ctx, ifindex, "DNS", &list); err != nil {
-		return nil, err
+	if err := get("Domains", &domains); err != nil {
+		return Link{}, err
 	}
-	var out []netip.Addr
-	for _, a := range list {
+	if err := get("DefaultRoute", &l.DefaultRoute); err != nil && errorName(err) != "org.freedesktop.DBus.Error.UnknownProperty" {
+		return Link{}, err
+	}
+	for _, a := range servers {
 		if addr, ok := netip.AddrFromSlice(a.Address); ok {
-			out = append(out, addr)
+			l.Servers = append(l.Servers, addr)
 		}
 	}
-	return out, nil
-}
-
-func (b *Bus) LinkDomains(ctx context.Context, ifindex int) ([]Domain, error) {
-	var list []linkDomain
-	if err := b.linkProperty(ctx, ifindex, "Domains", &list); err != nil {
-		return nil, err
+	for _, d := range domains {
+		l.Domains = append(l.Domains, Domain{Name: d.Domain, RouteOnly: d.RouteOnly})
 	}
-	out := make([]Domain, len(list))
-	for i, d := range list {
-		out[i] = Domain{Name: d.Domain, RouteOnly: d.RouteOnly}
-	}
-	return out, nil
+	return l, nil
 }
 
 var _ Resolve1 = (*Bus)(nil)

@@ -72,6 +72,9 @@ type fakeResolve1 struct {
 	seen       map[int32]int
 	dns        map[int32][]dnsAddress
 	domains    map[int32][]linkDomain
+	defRoute   map[int32]bool
+	// oldResolved: the Link object has no DefaultRoute property.
+	oldResolved bool
 }
 
 func (f *fakeResolve1) record(ifindex int32, format string, a ...any) *dbus.Error {
@@ -115,18 +118,32 @@ func (f *fakeResolve1) SetLinkDomains(ifindex int32, list []linkDomain) *dbus.Er
 }
 
 func (f *fakeResolve1) SetLinkDefaultRoute(ifindex int32, on bool) *dbus.Error {
-	return f.record(ifindex, "SetLinkDefaultRoute %d %v", ifindex, on)
+	if err := f.record(ifindex, "SetLinkDefaultRoute %d %v", ifindex, on); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.defRoute[ifindex] = on
+	f.mu.Unlock()
+	return nil
 }
 
 func (f *fakeResolve1) RevertLink(ifindex int32) *dbus.Error {
-	return f.record(ifindex, "RevertLink %d", ifindex)
+	if err := f.record(ifindex, "RevertLink %d", ifindex); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.dns, ifindex)
+	delete(f.domains, ifindex)
+	delete(f.defRoute, ifindex)
+	f.mu.Unlock()
+	return nil
 }
 
 func (f *fakeResolve1) GetLink(ifindex int32) (dbus.ObjectPath, *dbus.Error) {
 	return dbus.ObjectPath(fmt.Sprintf("/org/freedesktop/resolve1/link/_3%d", ifindex)), nil
 }
 
-// fakeLink is a Link object's DNS and Domains properties.
+// fakeLink is a Link object's DNS, Domains and DefaultRoute properties.
 type fakeLink struct {
 	f       *fakeResolve1
 	ifindex int32
@@ -135,13 +152,19 @@ type fakeLink struct {
 func (l fakeLink) Get(iface, prop string) (dbus.Variant, *dbus.Error) {
 	l.f.mu.Lock()
 	defer l.f.mu.Unlock()
-	switch {
-	case iface == linkIface && prop == "DNS":
-		return dbus.MakeVariant(l.f.dns[l.ifindex]), nil
-	case iface == linkIface && prop == "Domains":
-		return dbus.MakeVariant(l.f.domains[l.ifindex]), nil
+	unknown := dbus.NewError("org.freedesktop.DBus.Error.UnknownProperty", []any{"Unknown property " + prop})
+	if iface != linkIface {
+		return dbus.Variant{}, unknown
 	}
-	return dbus.Variant{}, dbus.NewError("org.freedesktop.DBus.Error.UnknownProperty", nil)
+	switch {
+	case prop == "DNS":
+		return dbus.MakeVariant(append([]dnsAddress{}, l.f.dns[l.ifindex]...)), nil
+	case prop == "Domains":
+		return dbus.MakeVariant(append([]linkDomain{}, l.f.domains[l.ifindex]...)), nil
+	case prop == "DefaultRoute" && !l.f.oldResolved:
+		return dbus.MakeVariant(l.f.defRoute[l.ifindex]), nil
+	}
+	return dbus.Variant{}, unknown
 }
 
 // serveFake puts a fakeResolve1 on the bus at addr under resolved's name.
@@ -152,7 +175,8 @@ func serveFake(t *testing.T, addr string, unknownFor int) *fakeResolve1 {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	f := &fakeResolve1{unknownFor: unknownFor, seen: map[int32]int{}, dns: map[int32][]dnsAddress{}, domains: map[int32][]linkDomain{}}
+	f := &fakeResolve1{unknownFor: unknownFor, seen: map[int32]int{}, dns: map[int32][]dnsAddress{},
+		domains: map[int32][]linkDomain{}, defRoute: map[int32]bool{}}
 	if err := conn.Export(f, managerPath, managerIface); err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +209,19 @@ func TestBusAgainstFakeResolved(t *testing.T) {
 	if ok, err := b.Running(ctx); err != nil || !ok {
 		t.Fatalf("Running: %v %v", ok, err)
 	}
-	for _, op := range append(Plan("wg0", Settings{Servers: addrs("10.0.0.53", "fd00::53"), Search: []string{"example.com"}, FullTunnel: true}), Revert{Link: "wg0"}) {
+	plan := Plan("wg0", Settings{Servers: addrs("10.0.0.53", "fd00::53"), Search: []string{"example.com"}, FullTunnel: true})
+	for _, op := range plan {
 		if err := op.Apply(ctx, b, 7); err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
+	}
+	// Link reads back what the calls set.
+	got, err := b.Link(ctx, 7)
+	if err != nil || fmt.Sprintf("%v %v %v", got.Servers, got.Domains, got.DefaultRoute) != "[10.0.0.53 fd00::53] [example.com ~.] true" {
+		t.Errorf("Link: %+v %v", got, err)
+	}
+	if err := (Revert{Link: "wg0"}).Apply(ctx, b, 7); err != nil {
+		t.Fatal(err)
 	}
 	want := []string{
 		"SetLinkDNS 7 2:10.0.0.53 10:fd00::53",
@@ -199,13 +232,18 @@ func TestBusAgainstFakeResolved(t *testing.T) {
 	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
 	}
-	got, err := b.LinkDNS(ctx, 7)
-	if err != nil || fmt.Sprint(got) != "[10.0.0.53 fd00::53]" {
-		t.Errorf("LinkDNS: %v %v", got, err)
+	if got, err := b.Link(ctx, 7); err != nil || len(got.Servers)+len(got.Domains) != 0 || got.DefaultRoute {
+		t.Errorf("Link after the revert: %+v %v", got, err)
 	}
-	domains, err := b.LinkDomains(ctx, 7)
-	if err != nil || fmt.Sprint(domains) != "[example.com ~.]" {
-		t.Errorf("LinkDomains: %v %v", domains, err)
+	// A resolved without the DefaultRoute property: read as false.
+	f.mu.Lock()
+	f.oldResolved = true
+	f.mu.Unlock()
+	if err := (SetDNS{Link: "wg0", Servers: addrs("10.0.0.53")}).Apply(ctx, b, 7); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Link(ctx, 7); err != nil || fmt.Sprint(got.Servers) != "[10.0.0.53]" || got.DefaultRoute {
+		t.Errorf("Link without DefaultRoute: %+v %v", got, err)
 	}
 
 	// A link that stays unknown: the error names the method, after the

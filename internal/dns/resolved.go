@@ -18,10 +18,19 @@ type Resolve1 interface {
 	SetLinkDomains(ctx context.Context, ifindex int, domains []Domain) error
 	SetLinkDefaultRoute(ctx context.Context, ifindex int, on bool) error
 	RevertLink(ctx context.Context, ifindex int) error
-	// LinkDNS reads back the link's DNS servers (for save).
-	LinkDNS(ctx context.Context, ifindex int) ([]netip.Addr, error)
-	// LinkDomains reads back the link's domains (for reload).
-	LinkDomains(ctx context.Context, ifindex int) ([]Domain, error)
+	// Link reads back what resolved holds for the link (save reads its
+	// servers; doctor compares all of it with what Plan would set).
+	Link(ctx context.Context, ifindex int) (Link, error)
+}
+
+// Link is what systemd-resolved holds for a link.
+type Link struct {
+	Servers []netip.Addr
+	// Domains are its search and routing domains.
+	Domains []Domain
+	// DefaultRoute: the link is a default route for queries (names
+	// under no link's routing domain go to its servers).
+	DefaultRoute bool
 }
 
 // Domain is one search or routing domain of a link.

@@ -26,7 +26,7 @@ type Check struct {
 // watch saw.
 var Checks = []Check{
 	{"interface", "the interface exists and is up", checkInterface},
-	{"interface-differs", "the interface has what the file says (peers, addresses, routes)", checkDrift},
+	{"interface-differs", "the interface has what the file says (`wg-quick reload` has nothing to do)", checkDrift},
 	{"peer", "each peer: a recent handshake, someone to start it, a route to its endpoint outside the tunnel", checkPeers},
 	{"allowedips", "AllowedIPs do not overlap between peers and are routed to the interface", checkAllowedIPs},
 	{"fulltunnel", "a full tunnel's policy rules, src_valid_mark and rp_filter", checkFullTunnel},
@@ -91,6 +91,7 @@ func checkDrift(s *State) []Finding {
 			{Text: fmt.Sprintf("or `wg-quick down %[1]s && wg-quick up %[1]s`, which stops the tunnel for a moment", s.quickArg())},
 		},
 	}
+	f.Evidence = append(f.Evidence, "what `wg-quick reload "+s.quickArg()+"` would do:")
 	for _, d := range s.Drift {
 		f.Evidence = append(f.Evidence, d.Text)
 	}

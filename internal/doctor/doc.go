@@ -15,6 +15,7 @@
 //
 // Read never changes the system: netlink dumps and route lookups, files
 // under /proc/sys, a netlink dump of nf_tables, `iptables -S` only where
-// legacy iptables tables exist, `resolvconf -l` only when the file has DNS,
+// legacy iptables tables exist, `resolvconf -l` or systemd-resolved's link
+// properties over D-Bus (whichever up would use) only when the file has DNS,
 // and a packet socket (AF_PACKET) for the watch, closed when it ends.
 package doctor

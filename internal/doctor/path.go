@@ -2,11 +2,8 @@ package doctor
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/gowg/wgtools/internal/conf"
-	"github.com/gowg/wgtools/internal/quick"
 )
 
 // WireGuard's overhead on the path: outer IP header, UDP header and
@@ -64,41 +61,5 @@ func checkMTU(s *State) []Finding {
 			{Command: fmt.Sprintf("ip link set mtu %d up dev %s", best, s.Iface)},
 			{File: s.Path, Section: "Interface", Line: fmt.Sprintf("MTU = %d", best)},
 		},
-	}}
-}
-
-// checkDNS: the file's DNS servers must show up for the interface
-// (resolvconf's record, systemd-resolved's link) or in /etc/resolv.conf.
-func checkDNS(s *State) []Finding {
-	want := s.File.Interface.DNS
-	if len(want) == 0 || s.Link == nil || len(s.DNS.Sources) == 0 {
-		return nil
-	}
-	var missing []string
-	for _, d := range want {
-		if !slices.Contains(s.DNS.Servers, d) {
-			missing = append(missing, conf.FormatAddr(d))
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	have := "none"
-	if len(s.DNS.Servers) > 0 {
-		var h []string
-		for _, a := range s.DNS.Servers {
-			h = append(h, conf.FormatAddr(a))
-		}
-		have = strings.Join(h, ", ")
-	}
-	input := quick.DNSInput(&s.File.Interface)
-	return []Finding{{
-		Check: "dns-not-applied", Severity: Problem, Subject: "DNS",
-		Summary: fmt.Sprintf("the file's DNS %s is not in use", strings.Join(missing, ", ")),
-		Evidence: []string{
-			fmt.Sprintf("looked in %s", strings.Join(s.DNS.Sources, ", ")),
-			"nameservers found there: " + have,
-		},
-		Fix: []Fix{{Command: fmt.Sprintf("printf '%s' | resolvconf -a %s -m 0 -x", strings.ReplaceAll(input, "\n", `\n`), s.DNS.Record)}},
 	}}
 }

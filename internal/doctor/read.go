@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
 	"github.com/gowg/wgtools/internal/quick"
@@ -29,12 +30,12 @@ type Options struct {
 	Watch time.Duration
 	// Targets are addresses the user wants to reach (--to).
 	Targets []netip.Prefix
-	// Differ computes what differs between the file and the interface;
-	// nil is the built-in comparison (Drift).
-	Differ func(s *State) []Difference
 	// Sys is wg-quick's view of the machine, for the resolvconf record
 	// (its files and programs); nil skips the DNS check.
 	Sys *quick.Sys
+	// DNS is the host's DNS manager as up finds it (nil: found without
+	// a system bus).
+	DNS *quick.HostDNS
 	// ProcSys is where the sysctls are read ("/proc/sys" when empty).
 	ProcSys string
 }
@@ -75,12 +76,14 @@ func Read(ctx context.Context, l *quick.Loaded, o Options) (*State, error) {
 	readSysctls(s, o.ProcSys)
 	readFirewall(ctx, s)
 	if o.Sys != nil && len(s.File.Interface.DNS) > 0 {
-		readDNS(ctx, s, o.Sys)
+		hd := o.DNS
+		if hd == nil {
+			hd = quick.NewHostDNS(o.Sys, nil)
+		}
+		readDNS(ctx, s, o.Sys, hd)
 	}
-	if o.Differ != nil {
-		s.Drift = o.Differ(s)
-	} else {
-		s.Drift = Drift(s)
+	if o.Sys != nil {
+		readDrift(ctx, s, l, o.Sys)
 	}
 	if o.Watch > 0 && s.Link.Up {
 		w, err := watch(ctx, s, o.Watch)
@@ -220,8 +223,29 @@ func readSysctls(s *State, root string) {
 	}
 }
 
-func readDNS(ctx context.Context, s *State, sys *quick.Sys) {
-	s.DNS.Record = quick.ResolvconfName(sys, s.Iface)
+// readDNS reads where up would have put the file's DNS: systemd-resolved's
+// link over D-Bus where it is the manager; else resolvconf's record,
+// resolved's state file and /etc/resolv.conf.
+func readDNS(ctx context.Context, s *State, sys *quick.Sys, hd *quick.HostDNS) {
+	m := hd.Manager()
+	s.DNS.Manager, s.DNS.Missing = m.Kind, m.Missing
+	if m.Kind == dns.Resolved {
+		s.DNS.Sources = append(s.DNS.Sources, "systemd-resolved's link "+s.Iface)
+		held, err := hd.ResolvedLink(ctx, s.Link.Index)
+		if err != nil {
+			s.NotChecked = append(s.NotChecked, NotChecked{"DNS in systemd-resolved", err.Error()})
+			s.DNS.Sources = nil
+			return
+		}
+		s.DNS.Resolved = &held
+		s.DNS.Servers = slices.Clone(held.Servers)
+		return
+	}
+	path, err := sys.Exec.LookPath("resolvconf", sys.Env)
+	if err != nil {
+		path = ""
+	}
+	s.DNS.Record = dns.ResolvconfName(sys.Files, path, s.Iface)
 	add := func(list []string) {
 		for _, v := range list {
 			if a, err := netip.ParseAddr(v); err == nil && !slices.Contains(s.DNS.Servers, a) {
@@ -229,9 +253,11 @@ func readDNS(ctx context.Context, s *State, sys *quick.Sys) {
 			}
 		}
 	}
-	if _, err := sys.Exec.LookPath("resolvconf", sys.Env); err == nil {
+	if m.Kind == dns.Resolvconf {
+		// The record as up's resolvconf backend reads it back.
 		s.DNS.Sources = append(s.DNS.Sources, "resolvconf's record "+s.DNS.Record)
-		add(quick.SavedDNS(ctx, sys, s.Iface))
+		servers, _, _ := hd.Get(ctx, s.Iface)
+		add(servers)
 	}
 	// systemd-resolved keeps what was set for a link in a state file.
 	if data, err := os.ReadFile(fmt.Sprintf("/run/systemd/resolve/netif/%d", s.Link.Index)); err == nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -100,11 +101,19 @@ type Lookup struct {
 
 // DNS is what the resolver set-up shows for the interface.
 type DNS struct {
+	// Manager is the DNS manager up uses on this host (dns.Detect).
+	Manager dns.Kind
+	// Missing says, with Manager None, what is missing.
+	Missing string
 	// Record is the resolvconf record name (tun.wg0 or wg0).
 	Record string
 	// Servers are the nameservers found for the interface (resolvconf's
-	// record, systemd-resolved's link) and in /etc/resolv.conf.
+	// record, systemd-resolved's state file) and in /etc/resolv.conf;
+	// with Manager Resolved, those of Resolved.
 	Servers []netip.Addr
+	// Resolved is what systemd-resolved holds for the link, read over
+	// D-Bus, with Manager Resolved (nil when it could not be read).
+	Resolved *dns.Link
 	// Sources says where they were looked for.
 	Sources []string
 }
@@ -142,9 +151,12 @@ type Flow struct {
 
 // Difference is one way the live interface differs from the file.
 type Difference struct {
-	// What is "peer", "address", "route", "listen-port", "fwmark", "mtu".
+	// What is the kind of change reload would make: "device" (peers,
+	// listen port, fwmark, key), "address", "link" (MTU), "route",
+	// "rule", "firewall", "sysctl", "dns".
 	What string
-	// Text says how ("peer ABC= is in the file but not on the interface").
+	// Text is reload's line for it ("[#] ip -4 address add 10.0.1.1/24
+	// dev wg0").
 	Text string
 }
 

@@ -1,11 +1,14 @@
 package firewall
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sysctlIn(h *host) string {
@@ -112,7 +115,7 @@ func TestSrcValidMarkAcrossProcesses(t *testing.T) {
 	if err := op.Do(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSrcValidMarkHelper$", "-test.v")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "FW_HELPER_NETNS=/run/netns/"+h.Name, "FW_HELPER_STATE="+dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -126,27 +129,27 @@ func TestSrcValidMarkAcrossProcesses(t *testing.T) {
 	}
 }
 
-// TestSrcValidMarkHelper is the `down` process of
-// TestSrcValidMarkAcrossProcesses.
-func TestSrcValidMarkHelper(t *testing.T) {
-	nsPath, dir := os.Getenv("FW_HELPER_NETNS"), os.Getenv("FW_HELPER_STATE")
-	if nsPath == "" {
-		t.Skip("runs only as the helper process of TestSrcValidMarkAcrossProcesses")
-	}
+// srcValidMarkHelper is the `down` process of
+// TestSrcValidMarkAcrossProcesses: TestMain runs it instead of the tests
+// when FW_HELPER_NETNS is set.
+func srcValidMarkHelper(nsPath, dir string) error {
 	f, err := os.Open(nsPath)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer f.Close()
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	s := SrcValidMark{NetNS: int(f.Fd()), StateDir: dir}
-	op, err := s.PlanRestore(ctx(t), "wg0", New(Options{NetNS: int(f.Fd())}))
+	op, err := s.PlanRestore(c, "wg0", New(Options{NetNS: int(f.Fd())}))
 	if err != nil || op == nil {
-		t.Fatalf("PlanRestore = %v, %v", op, err)
+		return fmt.Errorf("PlanRestore = %v, %v", op, err)
 	}
-	if err := op.Do(ctx(t)); err != nil {
-		t.Fatal(err)
+	if err := op.Do(c); err != nil {
+		return err
 	}
-	t.Logf("restored: %s", op)
+	fmt.Printf("restored: %s\n", op)
+	return nil
 }
 
 // TestSrcValidMarkReadOnly: with /proc/sys read-only (as in containers)

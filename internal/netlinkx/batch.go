@@ -2,32 +2,82 @@ package netlinkx
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+	"maps"
+	"net/netip"
 	"syscall"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// batchSize is how many requests go into one send: small enough that
-// their answers (an error answer echoes its request, plus the kernel's
-// message) fit the socket's receive buffer, large enough that a thousand
-// routes take a handful of system calls.
-const batchSize = 256
-
-// ApplyRoutes adds routes as Apply would add each one, in order, and
-// returns one error per route (nil where it was added), worded as Apply's.
-// The requests are sent in batches on one socket and the kernel's answers
-// read back: a few system calls for thousands of routes, where Apply
-// costs a socket and two round trips (the link lookup, the change) for
-// each. Unlike a loop over Apply, the routes after a failing one are
-// still tried; a caller that stops at the first error and deletes the
-// interface (wg-quick's rollback) ends in the same state.
-func (h *Handle) ApplyRoutes(ops []RouteAdd) []error {
+// ApplyBatch makes the changes ops name, in order, as Apply would make
+// each, and returns one error per op (nil where it was made), worded as
+// Apply's. Unlike a loop over Apply, the ops after a failing one are still
+// tried; a caller that stops at the first error and undoes what it made
+// (wg-quick's rollback deletes the interface) ends in the same state.
+//
+// Route additions go to the kernel in batches on one socket: a few system
+// calls for thousands of routes, where Apply costs a socket and two round
+// trips (the link lookup, the change) for each. Other ops are applied one
+// by one, between the batches, in their place.
+//
+// The kernel's answer to a route addition can be lost when its answers
+// overrun the socket's receive buffer; the routes whose answers were lost
+// are then looked for in the kernel's tables: one that is there, through
+// its device in its table, was added; one that is not is sent again,
+// with fewer requests a send, which either adds it or draws the refusal
+// the kernel gave. (The one case this cannot tell from an addition is a
+// route that was there, the same, before the batch: the refusal "File
+// exists" is lost and the route counts as added. wg-quick never asks for
+// one: it adds routes through the interface it has just made, and skips
+// those already covered. The socket is sized so that, with the privilege
+// adding routes needs, its answers cannot overrun it.)
+func (h *Handle) ApplyBatch(ops []Op) []error {
 	errs := make([]error, len(ops))
+	var run []RouteAdd
+	var at []int
+	asked := map[routeKey]bool{}
+	flush := func() {
+		for k, err := range h.applyRoutes(run, asked) {
+			errs[at[k]] = err
+		}
+		run, at = run[:0], at[:0]
+	}
+	for i, op := range ops {
+		if r, ok := op.(RouteAdd); ok {
+			run, at = append(run, r), append(at, i)
+			continue
+		}
+		flush()
+		errs[i] = h.Apply(op)
+	}
+	flush()
+	return errs
+}
+
+// ApplyRoutes is ApplyBatch for route additions only.
+func (h *Handle) ApplyRoutes(ops []RouteAdd) []error {
+	return h.applyRoutes(ops, map[routeKey]bool{})
+}
+
+// maxRecoveryRounds bounds how often routes whose answers were lost are
+// looked for and sent again. The window halves at each overrun and a
+// window of one cannot overrun, so a handful of rounds is the most a real
+// exchange needs.
+const maxRecoveryRounds = 16
+
+// applyRoutes adds routes in batches. asked holds the keys of the routes
+// asked for earlier in the same ApplyBatch, and gets these ones's.
+func (h *Handle) applyRoutes(ops []RouteAdd, asked map[routeKey]bool) []error {
+	errs := make([]error, len(ops))
+	if len(ops) == 0 {
+		return errs
+	}
 	fail := func(i int, err error) { errs[i] = opError(ops[i].String(), err) }
 	index := map[string]int{}
 	msgs := make([][]byte, len(ops))
+	keys := make([]linkedKey, len(ops))
 	for i, op := range ops {
 		idx, ok := index[op.Link]
 		if !ok {
@@ -40,8 +90,18 @@ func (h *Handle) ApplyRoutes(ops []RouteAdd) []error {
 			index[op.Link] = idx
 		}
 		msgs[i] = routeMessage(op, idx)
+		keys[i] = linkedKey{keyOf(op), idx}
 	}
-	s, err := openRoute()
+	// A lost route is looked for only if no route asked before it has
+	// its key: otherwise the route there may be the other one's.
+	lookable := make([]bool, len(ops))
+	for i := range ops {
+		if msgs[i] != nil {
+			lookable[i] = !asked[keys[i].routeKey]
+			asked[keys[i].routeKey] = true
+		}
+	}
+	s, err := openRoute(h.batch)
 	if err != nil {
 		for i := range ops {
 			if errs[i] == nil {
@@ -50,27 +110,110 @@ func (h *Handle) ApplyRoutes(ops []RouteAdd) []error {
 		}
 		return errs
 	}
-	defer unix.Close(s.fd)
-	for start := 0; start < len(ops); start += batchSize {
-		end := min(start+batchSize, len(ops))
-		if err := s.exchange(msgs[start:end], errs[start:end]); err != nil {
-			for i := start; i < len(ops); i++ {
-				if errs[i] == nil {
-					fail(i, err)
-				}
-			}
-			return errs
+	defer s.close()
+	settled := make([]bool, len(ops))
+	answer := func(i int, m syscall.NetlinkMessage) {
+		if m.Header.Type != unix.NLMSG_ERROR {
+			return
 		}
-		for i := start; i < end; i++ {
-			if e := errs[i]; e != nil {
-				var ours *Error
-				if !errors.As(e, &ours) {
-					fail(i, e)
-				}
+		settled[i] = true
+		if err := ackError(m.Header.Flags, m.Data); err != nil {
+			fail(i, err)
+		}
+	}
+	lost, err := s.exchange(msgs, answer)
+	for round := 0; err == nil && len(lost) > 0; round++ {
+		if round == maxRecoveryRounds {
+			err = fmt.Errorf("the kernel's answers kept overrunning the receive buffer (%d rounds)", round)
+			break
+		}
+		var there []bool
+		if there, err = h.routesThere(keys, lookable, lost); err != nil {
+			break
+		}
+		again := make([][]byte, len(msgs))
+		for k, i := range lost {
+			if there[k] {
+				settled[i] = true
+			} else {
+				again[i] = msgs[i]
+			}
+		}
+		lost, err = s.exchange(again, answer)
+	}
+	if err != nil {
+		// The exchange itself failed: what is not settled is unknown.
+		for i := range ops {
+			if msgs[i] != nil && !settled[i] {
+				fail(i, err)
 			}
 		}
 	}
 	return errs
+}
+
+// routeKey identifies a route as the kernel's exclusive addition does:
+// one destination in one table of one family.
+type routeKey struct {
+	dst   netip.Prefix
+	table uint32
+}
+
+// linkedKey is a route's key and its device.
+type linkedKey struct {
+	routeKey
+	link int
+}
+
+func keyOf(op RouteAdd) routeKey {
+	t := op.TableID
+	if t == 0 {
+		t = unix.RT_TABLE_MAIN
+	}
+	return routeKey{dst: op.Prefix.Masked(), table: t}
+}
+
+// routesThere reports, for each of the routes lost names, whether the
+// kernel's tables hold it as routeMessage asks for it: through its device,
+// a unicast route of protocol boot. Routes not lookable are reported
+// missing, so that they are sent again and draw the kernel's answer.
+func (h *Handle) routesThere(keys []linkedKey, lookable []bool, lost []int) ([]bool, error) {
+	want := map[routeKey]int{} // -> link index
+	fams := map[int]bool{}
+	for _, i := range lost {
+		if lookable[i] {
+			want[keys[i].routeKey] = keys[i].link
+			fams[family(keys[i].dst.Addr())] = true
+		}
+	}
+	found := map[routeKey]bool{}
+	for fam := range fams {
+		// Read again when interrupted: a dump that the kernel says
+		// changed under it may have missed routes.
+		of, err := retryDump("listing routes", func() (map[routeKey]bool, error) {
+			of := map[routeKey]bool{}
+			return of, h.h.RouteListFilteredIter(fam, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE, func(r netlink.Route) bool {
+				dst, ok := netPrefix(r.Dst)
+				if !ok {
+					return true
+				}
+				k := routeKey{dst: dst, table: uint32(r.Table)}
+				if link, ok := want[k]; ok && link == r.LinkIndex && r.Protocol == unix.RTPROT_BOOT && r.Type == unix.RTN_UNICAST {
+					of[k] = true
+				}
+				return true
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(found, of)
+	}
+	there := make([]bool, len(lost))
+	for k, i := range lost {
+		there[k] = lookable[i] && found[keys[i].routeKey]
+	}
+	return there, nil
 }
 
 // routeMessage is the RTM_NEWROUTE request `ip route add PREFIX dev LINK
@@ -116,129 +259,3 @@ func appendAttr(b []byte, typ uint16, data []byte) []byte {
 	}
 	return b
 }
-
-// routeSocket is a NETLINK_ROUTE socket with extended acknowledgements
-// (the kernel's own error messages).
-type routeSocket struct {
-	fd  int
-	seq uint32
-	buf []byte
-}
-
-func openRoute() (*routeSocket, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, err
-	}
-	tv := unix.Timeval{Sec: 30}
-	for _, o := range []func() error{
-		func() error { return unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1) },
-		func() error { return unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv) },
-		func() error { return unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}) },
-	} {
-		if err := o(); err != nil {
-			unix.Close(fd)
-			return nil, err
-		}
-	}
-	return &routeSocket{fd: fd, buf: make([]byte, 1<<16)}, nil
-}
-
-// exchange sends requests (nil ones are skipped) in one message and sets
-// errs[i] from the kernel's acknowledgement of each. Its own error means
-// the exchange itself failed.
-func (s *routeSocket) exchange(reqs [][]byte, errs []error) error {
-	return s.roundTrip(reqs, func(i int, m syscall.NetlinkMessage) {
-		if m.Header.Type == unix.NLMSG_ERROR {
-			errs[i] = ackError(m.Header.Flags, m.Data)
-		}
-	})
-}
-
-// roundTrip sends requests (nil ones are skipped) in one message and calls
-// answer with each request's index and the first message the kernel sends
-// back for it (an acknowledgement, an error, or the data asked for). Its
-// own error means the exchange itself failed.
-func (s *routeSocket) roundTrip(reqs [][]byte, answer func(i int, m syscall.NetlinkMessage)) error {
-	var out []byte
-	pending := map[uint32]int{}
-	for i, m := range reqs {
-		if m == nil {
-			continue
-		}
-		s.seq++
-		binary.NativeEndian.PutUint32(m[8:12], s.seq)
-		pending[s.seq] = i
-		out = append(out, m...)
-	}
-	if len(pending) == 0 {
-		return nil
-	}
-	if err := unix.Sendto(s.fd, out, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return err
-	}
-	for len(pending) > 0 {
-		n, _, err := unix.Recvfrom(s.fd, s.buf, 0)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("reading the kernel's answers: %w", err)
-		}
-		msgs, err := syscall.ParseNetlinkMessage(s.buf[:n])
-		if err != nil {
-			return fmt.Errorf("reading the kernel's answers: %w", err)
-		}
-		for _, m := range msgs {
-			i, ok := pending[m.Header.Seq]
-			if !ok || m.Header.Type == unix.NLMSG_NOOP {
-				continue
-			}
-			delete(pending, m.Header.Seq)
-			answer(i, m)
-		}
-	}
-	return nil
-}
-
-// ackError is the error an NLMSG_ERROR answer carries (nil for an
-// acknowledgement), with the kernel's message when it gave one, in the
-// form the netlink package gives ("errno: message"), which opError words
-// as ip does.
-func ackError(flags uint16, data []byte) error {
-	if len(data) < 4 {
-		return errors.New("short netlink answer")
-	}
-	code := int32(binary.NativeEndian.Uint32(data[:4]))
-	if code == 0 {
-		return nil
-	}
-	err := error(syscall.Errno(-code))
-	rest := data[4:]
-	if flags&unix.NLM_F_ACK_TLVS == 0 || len(rest) < unix.NLMSG_HDRLEN {
-		return err
-	}
-	// Skip the echoed request: its header only when the kernel capped it.
-	skip := unix.NLMSG_HDRLEN
-	if flags&unix.NLM_F_CAPPED == 0 {
-		skip = nlmAlign(int(binary.NativeEndian.Uint32(rest[:4])))
-	}
-	if skip > len(rest) {
-		return err
-	}
-	rest = rest[skip:]
-	for len(rest) >= unix.SizeofRtAttr {
-		l := int(binary.NativeEndian.Uint16(rest[:2]))
-		typ := binary.NativeEndian.Uint16(rest[2:4])
-		if l < unix.SizeofRtAttr || l > len(rest) {
-			break
-		}
-		if typ == unix.NLMSGERR_ATTR_MSG {
-			return fmt.Errorf("%w: %s", err, unix.ByteSliceToString(rest[unix.SizeofRtAttr:l]))
-		}
-		rest = rest[min(nlmAlign(l), len(rest)):]
-	}
-	return err
-}
-
-func nlmAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }

@@ -15,6 +15,8 @@ import (
 // Handle reads and changes the network namespace the process is in.
 type Handle struct {
 	h *netlink.Handle
+	// batch sizes the batched exchanges' socket (tests shrink it).
+	batch batchTuning
 }
 
 // New returns a Handle on the current network namespace. Each request uses

@@ -21,45 +21,59 @@ type RouteLookup struct {
 // RouteGetAll asks the kernel which route it would use to reach each of
 // dsts (`ip route get DST` for each), with the requests sent in batches on
 // one socket: a few system calls for the endpoints of thousands of peers,
-// where a request each costs a round trip (about 20 µs here).
+// where a request each costs a round trip (about 20 µs here). A question
+// whose answer was lost to an overrun of the receive buffer is asked
+// again, with fewer a send.
 func (h *Handle) RouteGetAll(dsts []netip.Addr) []RouteLookup {
 	out := make([]RouteLookup, len(dsts))
 	if len(dsts) == 0 {
 		return out
 	}
-	s, err := openRoute()
+	s, err := openRoute(h.batch)
 	if err != nil {
 		for i := range out {
 			out[i].Err = err
 		}
 		return out
 	}
-	defer unix.Close(s.fd)
-	for start := 0; start < len(dsts); start += batchSize {
-		end := min(start+batchSize, len(dsts))
-		reqs := make([][]byte, end-start)
-		for i, d := range dsts[start:end] {
-			reqs[i] = routeGetMessage(d)
+	defer s.close()
+	reqs := make([][]byte, len(dsts))
+	for i, d := range dsts {
+		reqs[i] = routeGetMessage(d)
+	}
+	answered := make([]bool, len(dsts))
+	answer := func(i int, m syscall.NetlinkMessage) {
+		l := &out[i]
+		answered[i] = true
+		switch m.Header.Type {
+		case unix.NLMSG_ERROR:
+			l.Err = ackError(m.Header.Flags, m.Data)
+		case unix.RTM_NEWROUTE:
+			l.Route, l.OK = parseRoute(m.Data)
+			if !l.OK {
+				l.Err = fmt.Errorf("route lookup: a short answer from the kernel")
+			}
+		default:
+			l.Err = fmt.Errorf("route lookup: an answer of type %d from the kernel", m.Header.Type)
 		}
-		err := s.roundTrip(reqs, func(i int, m syscall.NetlinkMessage) {
-			l := &out[start+i]
-			switch m.Header.Type {
-			case unix.NLMSG_ERROR:
-				l.Err = ackError(m.Header.Flags, m.Data)
-			case unix.RTM_NEWROUTE:
-				l.Route, l.OK = parseRoute(m.Data)
-				if !l.OK {
-					l.Err = fmt.Errorf("route lookup: a short answer from the kernel")
-				}
+	}
+	lost, err := s.exchange(reqs, answer)
+	for round := 0; err == nil && len(lost) > 0; round++ {
+		if round == maxRecoveryRounds {
+			err = fmt.Errorf("the kernel's answers kept overrunning the receive buffer (%d rounds)", round)
+			break
+		}
+		again := make([][]byte, len(reqs))
+		for _, i := range lost {
+			again[i] = reqs[i]
+		}
+		lost, err = s.exchange(again, answer)
+	}
+	if err != nil {
+		for i := range out {
+			if !answered[i] {
+				out[i].Err = err
 			}
-		})
-		if err != nil {
-			for i := start; i < len(dsts); i++ {
-				if !out[i].OK && out[i].Err == nil {
-					out[i].Err = err
-				}
-			}
-			return out
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
 	"testing"
 	"time"
@@ -28,7 +29,7 @@ func BenchmarkUpPlan(b *testing.B) {
 			l := &Loaded{Interface: "wg0", Path: "/etc/wireguard/wg0.conf", File: f}
 			for b.Loop() {
 				m := &nullHost{}
-				sys := &Sys{Net: m, Dev: m, Userspace: m, Prog: "wg-quick", Stderr: io.Discard, Stdout: io.Discard,
+				sys := &Sys{Net: m, Dev: m, Userspace: m, Files: m, Prog: "wg-quick", Stderr: io.Discard, Stdout: io.Discard,
 					LookupEnv: func(string) (string, bool) { return "", false }}
 				if code := Up(context.Background(), sys, l); code != 0 {
 					b.Fatalf("up: %d", code)
@@ -52,6 +53,19 @@ type nullHost struct {
 func (m *nullHost) LinkByName(name string) (netlinkx.Link, bool, error) {
 	return netlinkx.Link{Index: 5, Name: name, MTU: 1420, Kind: "wireguard"}, m.link, nil
 }
+
+// Files: a machine with IPv6 on (/proc/sys/net/ipv6 there, nothing read
+// from it) and no other file wg-quick looks at.
+func (m *nullHost) ReadFile(name string) ([]byte, error) { return nil, fs.ErrNotExist }
+func (m *nullHost) Stat(name string) (fs.FileInfo, error) {
+	if name == "/proc/sys/net/ipv6" {
+		return nil, nil
+	}
+	return nil, fs.ErrNotExist
+}
+func (m *nullHost) Lstat(name string) (fs.FileInfo, error)   { return nil, fs.ErrNotExist }
+func (m *nullHost) EvalSymlinks(name string) (string, error) { return name, nil }
+
 func (m *nullHost) LinkByIndex(int) (netlinkx.Link, bool, error) { return netlinkx.Link{}, false, nil }
 func (m *nullHost) Apply(op netlinkx.Op) error {
 	switch op.(type) {

@@ -57,7 +57,7 @@ type DNSSettings struct {
 // dnsOf is what l's file asks of DNS.
 func dnsOf(l *Loaded) DNSSettings {
 	c := &l.File.Config
-	return DNSSettings{Servers: c.Interface.DNS, Search: c.Interface.DNSSearch, FullTunnel: isFullTunnel(c)}
+	return DNSSettings{Servers: c.Interface.DNS, Search: c.Interface.DNSSearch, FullTunnel: IsFullTunnel(c)}
 }
 
 // dns is the DNS backend: Sys.DNS, else resolvconf (the reference's).

@@ -653,18 +653,12 @@ func (r *fakeResolved) RevertLink(_ context.Context, i int) error {
 	return err
 }
 
-func (r *fakeResolved) LinkDNS(_ context.Context, i int) ([]netip.Addr, error) {
+func (r *fakeResolved) Link(_ context.Context, i int) (dns.Link, error) {
+	var held dns.Link
 	if l := r.links[i]; l != nil {
-		return slices.Clone(l.dns), nil
+		held = dns.Link{Servers: slices.Clone(l.dns), Domains: slices.Clone(l.domains), DefaultRoute: l.defaultRoute == "true"}
 	}
-	return nil, nil
-}
-
-func (r *fakeResolved) LinkDomains(_ context.Context, i int) ([]dns.Domain, error) {
-	if l := r.links[i]; l != nil {
-		return slices.Clone(l.domains), nil
-	}
-	return nil, nil
+	return held, nil
 }
 
 // state lists the links' settings, by index.

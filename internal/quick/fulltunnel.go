@@ -33,9 +33,10 @@ const (
 	maxTableSearch = 10000
 )
 
-// isFullTunnel reports whether the file asks for the default-route
-// handling (a /0 allowed IP with Table unset or auto).
-func isFullTunnel(c *conf.Config) bool {
+// IsFullTunnel reports whether the file asks for the default-route
+// handling (a /0 allowed IP with Table unset or auto); doctor judges by
+// it too.
+func IsFullTunnel(c *conf.Config) bool {
 	if !autoTable(c.Interface.Table) {
 		return false
 	}

@@ -18,6 +18,9 @@ func TestHookTraceHidesSecrets(t *testing.T) {
 		"wg set wg0 peer " + keyBPub + " preshared-key <(echo (hidden))",
 		"echo (hidden) | wg pubkey; echo 9069...",
 	}
+	if len(steps) != len(want) {
+		t.Fatalf("%d steps, want %d", len(steps), len(want))
+	}
 	for i, s := range steps {
 		if s.Op.String() != want[i] {
 			t.Errorf("line %d: %q, want %q", i, s.Op.String(), want[i])

@@ -92,3 +92,13 @@ func (h *HostDNS) OnLink() bool             { return h.choice().OnLink() }
 func (h *HostDNS) Get(ctx context.Context, iface string) (servers, search []string, ok bool) {
 	return h.choice().Get(ctx, iface)
 }
+
+// ResolvedLink reads what systemd-resolved holds for the link with index
+// ifindex, over the bus up uses (doctor).
+func (h *HostDNS) ResolvedLink(ctx context.Context, ifindex int) (dns.Link, error) {
+	bus, err := h.resolved()
+	if err != nil {
+		return dns.Link{}, err
+	}
+	return bus.Link(ctx, ifindex)
+}

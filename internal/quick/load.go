@@ -2,7 +2,6 @@ package quick
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,7 +72,8 @@ func Load(arg string, opts *conf.Options, warn func(string)) (*Loaded, error) {
 	}
 	iface, ok := conf.InterfaceFromConfigPath(path)
 	if !ok {
-		return nil, errors.New("The config file must be a valid interface name, followed by .conf")
+		// The reference's message, and its rule.
+		return nil, fmt.Errorf("The config file must be a valid interface name, followed by .conf\n%s: %s", conf.InterfaceNameRule, conf.ConfigNameProblem(path))
 	}
 	resolved, err := resolvePath(path)
 	if err != nil {

@@ -145,7 +145,7 @@ func reloadPhasesOf(sys *Sys, l *Loaded, hooks, finishing bool) []Phase {
 // tunnel.
 func fileDefaults(v *View, l *Loaded) []netip.Prefix {
 	c := &l.File.Config
-	if !isFullTunnel(c) {
+	if !IsFullTunnel(c) {
 		return nil
 	}
 	var out []netip.Prefix

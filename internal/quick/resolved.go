@@ -60,14 +60,12 @@ func (d resolvedDNS) Get(ctx context.Context, iface string) (servers, search []s
 	if err != nil || !found {
 		return nil, nil, false
 	}
-	addrs, err := d.bus.LinkDNS(ctx, link.Index)
+	held, err := d.bus.Link(ctx, link.Index)
 	if err != nil {
 		return nil, nil, false
 	}
-	servers = dnsRecordOf(addrs, nil).servers
-	if domains, err := d.bus.LinkDomains(ctx, link.Index); err == nil {
-		search = domainWords(domains)
-	}
+	servers = dnsRecordOf(held.Servers, nil).servers
+	search = domainWords(held.Domains)
 	return servers, search, len(servers) > 0 || len(search) > 0
 }
 

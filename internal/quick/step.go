@@ -67,6 +67,15 @@ type Step struct {
 	Note string
 }
 
+// Line is the step's "[#]" line, without the "[#] " ("" for a change
+// printed without one).
+func (s Step) Line() string { return s.Op.String() }
+
+// Kind is what the step changes, as the JSON plan names it: link,
+// address, route, rule, device, firewall, sysctl, dns, hook, userspace,
+// file.
+func (s Step) Kind() string { return kindOf(s.Op) }
+
 // Undo is how a rollback takes a step back: its steps are planned when the
 // rollback gets to it, from the state of the machine then.
 type Undo struct {

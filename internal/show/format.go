@@ -1,7 +1,6 @@
 package show
 
 import (
-	"encoding/base64"
 	"strconv"
 	"time"
 
@@ -32,7 +31,7 @@ var (
 
 // appendKey appends the base64 form of k (44 characters).
 func appendKey(b []byte, k *conf.Key) []byte {
-	return base64.StdEncoding.AppendEncode(b, k[:])
+	return k.AppendBase64(b)
 }
 
 // appendMaybeKey appends k, or "(none)" when it is zero.

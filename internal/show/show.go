@@ -2,6 +2,8 @@ package show
 
 import (
 	"bufio"
+	"cmp"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,12 +42,12 @@ func line(w *bufio.Writer) []byte {
 // are ordered by latest handshake, newest first, peers that never
 // completed one last; ties keep the device's order.
 func Pretty(w *bufio.Writer, d *conf.Device, st Style) {
-	PrettyPeers(w, d, SortedPeers(d.Peers), st)
+	PrettyPeers(w, d, slices.Values(SortedPeers(d.Peers)), st)
 }
 
 // PrettyPeers is Pretty with the peers given apart, already in pretty
-// order (SortPeers); d's own Peers are not looked at.
-func PrettyPeers(w *bufio.Writer, d *conf.Device, peers []*conf.DevicePeer, st Style) {
+// order (SortPeers, or a Sorter's); d's own Peers are not looked at.
+func PrettyPeers(w *bufio.Writer, d *conf.Device, peers iter.Seq[*conf.DevicePeer], st Style) {
 	p := &noColors
 	if st.Color {
 		p = &colors
@@ -90,13 +92,13 @@ func PrettyPeers(w *bufio.Writer, d *conf.Device, peers []*conf.DevicePeer, st S
 		b = strconv.AppendUint(b, uint64(d.FwMark), 16)
 		b = append(b, '\n')
 	}
-	if len(peers) > 0 {
-		b = append(b, '\n')
-	}
 	w.Write(b)
 
-	for i, peer := range peers {
+	// A blank line before each peer: after the interface's lines, and
+	// between peers.
+	for peer := range peers {
 		b := line(w)
+		b = append(b, '\n')
 		b = append(b, p.yellow...)
 		b = append(b, p.bold...)
 		b = append(b, "peer"...)
@@ -154,9 +156,6 @@ func PrettyPeers(w *bufio.Writer, d *conf.Device, peers []*conf.DevicePeer, st S
 			b = appendDuration(b, uint64(peer.PersistentKeepalive), p)
 			b = append(b, '\n')
 		}
-		if i+1 < len(peers) {
-			b = append(b, '\n')
-		}
 		w.Write(b)
 	}
 }
@@ -204,6 +203,58 @@ func SortPeers(out []*conf.DevicePeer) {
 		return b.LastHandshake.Compare(a.LastHandshake)
 	})
 }
+
+// Sorter keeps a device's peers as they are read, for the pretty form,
+// which prints them sorted: in a compact list (conf.DevicePeerList), with
+// the handshake times of those that have one, so that thousands of peers
+// are kept in about a fifth of the memory of DevicePeers.
+type Sorter struct {
+	list   conf.DevicePeerList
+	recent []recentPeer // the peers with a handshake
+}
+
+type recentPeer struct {
+	sec  int64
+	nsec int32
+	pos  conf.Pos
+}
+
+// Add keeps a copy of p.
+func (s *Sorter) Add(p *conf.DevicePeer) {
+	pos := s.list.Add(p)
+	if !p.LastHandshake.IsZero() {
+		s.recent = append(s.recent, recentPeer{p.LastHandshake.Unix(), int32(p.LastHandshake.Nanosecond()), pos})
+	}
+}
+
+// Peers yields the peers in pretty order (as SortPeers puts them): those
+// with a handshake, newest first, then the others in the device's order.
+// The peer yielded is one variable, reused.
+func (s *Sorter) Peers() iter.Seq[*conf.DevicePeer] {
+	return func(yield func(*conf.DevicePeer) bool) {
+		slices.SortStableFunc(s.recent, func(a, b recentPeer) int {
+			if c := cmp.Compare(b.sec, a.sec); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.nsec, a.nsec)
+		})
+		r := s.list.Reader()
+		defer r.Wipe()
+		for _, p := range s.recent {
+			if !yield(r.At(p.pos)) {
+				return
+			}
+		}
+		for _, p := range r.All() {
+			if p.LastHandshake.IsZero() && !yield(p) {
+				return
+			}
+		}
+	}
+}
+
+// Wipe overwrites the peers kept (their preshared keys).
+func (s *Sorter) Wipe() { s.list.Wipe() }
 
 // Dump writes the `dump` form: the interface line, then one line per peer,
 // tab-separated; with withName every line starts with the interface name

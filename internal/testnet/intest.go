@@ -19,7 +19,8 @@ func InHost() bool { return os.Getenv(envInHost) == "1" }
 // fails; its output is logged. The test uses InHost to tell the two runs
 // apart: the outer one builds the host, the inner one does the work with
 // the process's own netlink sockets (so nothing it does can reach the
-// machine's namespace).
+// machine's namespace). A skip inside (of a subtest) fails t too: the
+// outer run would otherwise pass with that part unchecked.
 func (h *Host) RunTest(t testing.TB, name string) {
 	t.Helper()
 	self, err := os.Executable()
@@ -29,7 +30,7 @@ func (h *Host) RunTest(t testing.TB, name string) {
 	r := h.RunEnv([]string{envInHost + "=1", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		self, "-test.run", "^"+regexp.QuoteMeta(name)+"$", "-test.v", "-test.count=1")
 	out := strings.TrimSpace(r.Stdout + r.Stderr)
-	if r.Code != 0 || !strings.Contains(out, "--- PASS: "+name) {
+	if r.Code != 0 || !strings.Contains(out, "--- PASS: "+name) || strings.Contains(out, "--- SKIP: ") {
 		t.Fatalf("%s inside %s (exit %d):\n%s", name, h.Name, r.Code, out)
 	}
 	t.Logf("%s inside %s:\n%s", name, h.Name, out)

@@ -29,7 +29,8 @@ var SnapshotSysctls = []string{
 // running in the namespace (other than the host's own holder). Values
 // that change by themselves are masked: packet and byte counters, and the
 // "tentative" flag of addresses whose duplicate detection is running.
-// Two snapshots of an untouched host are equal.
+// Two snapshots of an untouched host are equal. A command that fails (a
+// tool missing) fails the test.
 func (h *Host) Snapshot() string {
 	h.t.Helper()
 	h.settle()
@@ -40,8 +41,14 @@ func (h *Host) Snapshot() string {
 			b.WriteByte('\n')
 		}
 	}
+	// A command that fails would put the same error text in both
+	// snapshots of a comparison, which would then agree having compared
+	// nothing: it fails the test instead.
 	run := func(name string, args ...string) string {
 		r := h.Run(name, args...)
+		if r.Code != 0 {
+			h.t.Fatalf("snapshot of %s: %s %s: exit %d\n%s%s", h.Name, name, strings.Join(args, " "), r.Code, r.Stdout, r.Stderr)
+		}
 		return r.Stdout + r.Stderr
 	}
 	section("ip -d link", run("ip", "-d", "link"))

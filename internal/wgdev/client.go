@@ -3,8 +3,10 @@ package wgdev
 import (
 	"errors"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -164,15 +166,39 @@ func (c *Client) StreamDevice(name string, header func(*conf.Device), peer func(
 // removed; on the kernel path that is done by reading the peer's list and
 // replacing it, which works on every kernel version.
 func (c *Client) Configure(name string, cfg *conf.Config) error {
+	return c.ConfigureStream(name, cfg, nil)
+}
+
+// ConfigureStream is Configure with more peers after cfg's own: those more
+// yields (nil for none), which may be one variable, reused. A userspace
+// device is sent them as they come, so that a configuration of any size
+// goes out in the memory of one peer; for a kernel device they are
+// gathered first.
+func (c *Client) ConfigureStream(name string, cfg *conf.Config, more iter.Seq[*conf.Peer]) error {
 	if len(name) > conf.MaxInterfaceNameLen {
 		name = name[:conf.MaxInterfaceNameLen]
 	}
 	if c.userspace(name) {
-		return uapiSet(c.SocketPath(name), cfg)
+		return uapiSet(c.SocketPath(name), cfg, more)
 	}
 	k, err := c.kernelClient()
 	if err != nil {
 		return err
+	}
+	if more != nil {
+		all := *cfg
+		all.Peers = slices.Clone(cfg.Peers)
+		for p := range more {
+			all.Peers = append(all.Peers, p.Clone())
+		}
+		defer func() {
+			for i := len(cfg.Peers); i < len(all.Peers); i++ {
+				if psk := all.Peers[i].PresharedKey; psk != nil {
+					psk.Wipe()
+				}
+			}
+		}()
+		cfg = &all
 	}
 	cfg, err = c.resolveRemovals(k, name, cfg)
 	if err != nil {

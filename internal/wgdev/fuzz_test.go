@@ -13,7 +13,10 @@ import (
 // has only well-formed allowed IPs.
 func FuzzParseUAPIGet(f *testing.F) {
 	for _, name := range []string{"fmt0", "fmt1", "empty", "badproto"} {
-		b, _ := os.ReadFile(filepath.Join(refDir, "wg-fake", name+".get"))
+		b, err := os.ReadFile(filepath.Join(refDir, "wg-fake", name+".get"))
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(append(bytes.ReplaceAll(b, []byte("{now"), []byte("{1")), "errno=0\n\n"...))
 	}
 	f.Add([]byte("public_key=" + string(bytes.Repeat([]byte("ab"), 32)) + "\nallowed_ip=10.0.0.0/8\nallowed_ip=::/0\nendpoint=[fe80::1%1]:1\nerrno=0\n\n"))

@@ -3,6 +3,7 @@ package wgdev
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -22,11 +23,19 @@ import (
 type kernel struct {
 	conn   *genetlink.Conn
 	family uint16
+	// budget bounds the attributes of one set message: messageBudget, or
+	// less where the socket's send buffer cannot take that much.
+	budget int
 }
 
 func openKernel() (*kernel, error) {
 	c, err := genetlink.Dial(nil)
 	if err != nil {
+		return nil, errnoOf(err)
+	}
+	budget, err := setupSocket(c)
+	if err != nil {
+		c.Close()
 		return nil, errnoOf(err)
 	}
 	f, err := c.GetFamily(unix.WG_GENL_NAME)
@@ -38,7 +47,57 @@ func openKernel() (*kernel, error) {
 		}
 		return nil, errnoOf(err)
 	}
-	return &kernel{conn: c, family: f.ID}, nil
+	return &kernel{conn: c, family: f.ID, budget: budget}, nil
+}
+
+// setupSocket asks for refusals without the echoed request (a set message
+// is up to 48 KiB; kernels before 4.3 echo it, which costs room only) and
+// for a send buffer that takes a whole set message, and returns the
+// attribute budget of a set message on this socket: the kernel refuses a
+// message longer than the send buffer less 32 bytes (EMSGSIZE), and
+// net.core.wmem_default may be small. Extended acknowledgements are not
+// asked for: the reference prints no kernel message, and
+// mdlayher/netlink reads a capped refusal with messages wrongly.
+func setupSocket(c *genetlink.Conn) (int, error) {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil && !errors.Is(err, unix.ENOPROTOOPT) {
+		return 0, err
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var snd int
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		want := 2 * (messageBudget + setOverhead)
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, want) != nil {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, want)
+		}
+		snd, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return 0, err
+	}
+	return setBudget(snd), nil
+}
+
+// setOverhead is what a set message has besides its attributes: the
+// netlink and generic netlink headers, and the 32 bytes netlink_sendmsg
+// keeps off the send buffer.
+const setOverhead = unix.NLMSG_HDRLEN + unix.GENL_HDRLEN + 32
+
+// minBudget is the least attribute budget planSet works with: the device's
+// attributes and a peer's with an allowed IP, several times over. The
+// kernel's smallest send buffer (SOCK_MIN_SNDBUF, about 4.5 KiB) allows it.
+const minBudget = 2048
+
+// setBudget is the attribute budget of a set message for a socket whose
+// send buffer (as SO_SNDBUF reads it) is sndbuf.
+func setBudget(sndbuf int) int {
+	return min(messageBudget, max(sndbuf-setOverhead, minBudget))
 }
 
 func (k *kernel) close() error { return k.conn.Close() }
@@ -70,11 +129,15 @@ func netlinkErrno(err error) error {
 // interrupted (the device changed while it was read) is started again.
 const maxDumpRetries = 100
 
-// dump runs a dump request and returns its messages; a dump the kernel
-// flags as interrupted (NLM_F_DUMP_INTR) is run again, as wg does.
+// dump runs a dump request and returns its messages, every part of it
+// (a device with thousands of peers comes in hundreds of messages, which
+// Receive reads until the kernel's end-of-dump). A dump the kernel flags
+// as interrupted (NLM_F_DUMP_INTR: the device changed while it was read)
+// is run again, as wg does; one that keeps changing is an error (EINTR),
+// never a partial answer.
 func (k *kernel) dump(cmd uint8, attrs []byte) ([]genetlink.Message, error) {
 	req := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: unix.WG_GENL_VERSION}, Data: attrs}
-	for try := 0; ; try++ {
+	for range maxDumpRetries {
 		if _, err := k.conn.Send(req, k.family, netlink.Request|netlink.Dump); err != nil {
 			return nil, netlinkErrno(err)
 		}
@@ -86,16 +149,26 @@ func (k *kernel) dump(cmd uint8, attrs []byte) ([]genetlink.Message, error) {
 		for _, m := range raw {
 			interrupted = interrupted || m.Header.Flags&netlink.DumpInterrupted != 0
 		}
-		if !interrupted || try == maxDumpRetries {
+		if !interrupted {
 			return msgs, nil
 		}
 	}
+	return nil, syscall.EINTR
 }
 
-// kernelInterfaces lists links of kind "wireguard" in ifindex order.
+// kernelInterfaces lists links of kind "wireguard" in ifindex order. A
+// list the kernel flags as interrupted (links came or went while it was
+// read) is read again.
 func kernelInterfaces() ([]string, error) {
-	links, err := vnl.LinkList()
-	if err != nil && !errors.Is(err, vnl.ErrDumpInterrupted) {
+	var links []vnl.Link
+	var err error
+	for range maxDumpRetries {
+		links, err = vnl.LinkList()
+		if !errors.Is(err, vnl.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
 		return nil, errnoOf(err)
 	}
 	var names []string
@@ -278,6 +351,7 @@ func appendSockaddr(dst []byte, ep netip.AddrPort) []byte {
 
 // messageBudget bounds the attributes of one set request. A nested
 // attribute's length is 16 bits, so the peers nest must stay below 64 KiB.
+// (wg's messages are at most a page: it spends more system calls.)
 const messageBudget = 48 << 10
 
 func attrLen(payload int) int { return 4 + (payload+3)&^3 }
@@ -290,11 +364,12 @@ type peerChunk struct {
 	remove bool
 }
 
-// planSet splits cfg into messages as the reference's kernel_set_device
-// does: when a message is full, the next one repeats the interface name
-// and the current peer's public key, and carries on with its allowed IPs,
-// without any replace flags.
-func planSet(cfg *conf.Config) [][]peerChunk {
+// planSet splits cfg into messages of at most budget bytes of attributes
+// as the reference's kernel_set_device does: when a message is full, the
+// next one repeats the interface name and the current peer's public key,
+// and carries on with its allowed IPs, without any replace flags. The
+// sizes counted are upper bounds of what encodeSet writes.
+func planSet(cfg *conf.Config, budget int) [][]peerChunk {
 	var msgs [][]peerChunk
 	var cur []peerChunk
 	size := 256 // device attributes
@@ -305,7 +380,7 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
 		head := 4 + attrLen(32) + attrLen(4) + attrLen(32) + attrLen(unix.SizeofSockaddrInet6) + attrLen(2) + 4
-		if size+head > messageBudget && len(cur) > 0 {
+		if size+head > budget && len(cur) > 0 {
 			flush()
 		}
 		chunk := peerChunk{peer: p, first: true, remove: p.Remove}
@@ -314,7 +389,7 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 			start := 0
 			for j := range p.AllowedIPs {
 				n := 4 + attrLen(2) + attrLen(16) + attrLen(1)
-				if size+n > messageBudget {
+				if size+n > budget {
 					chunk.allow = p.AllowedIPs[start:j]
 					cur = append(cur, chunk)
 					flush()
@@ -334,7 +409,7 @@ func planSet(cfg *conf.Config) [][]peerChunk {
 }
 
 func (k *kernel) set(name string, cfg *conf.Config) error {
-	msgs, err := encodeSet(name, cfg)
+	msgs, err := encodeSet(name, cfg, k.budget)
 	if err != nil {
 		return err
 	}
@@ -352,13 +427,13 @@ func (k *kernel) set(name string, cfg *conf.Config) error {
 }
 
 // encodeSet builds the attributes of each WG_CMD_SET_DEVICE message for
-// cfg, as planSet splits it: the device's own attributes (and the
-// replace-peers flag) only in the first.
-func encodeSet(name string, cfg *conf.Config) ([][]byte, error) {
-	plan := planSet(cfg)
+// cfg, as planSet splits it for budget: the device's own attributes (and
+// the replace-peers flag) only in the first.
+func encodeSet(name string, cfg *conf.Config, budget int) ([][]byte, error) {
+	plan := planSet(cfg, budget)
 	out := make([][]byte, 0, len(plan))
 	for n, chunks := range plan {
-		e := attrBuilder{b: make([]byte, 0, messageBudget+1024)}
+		e := attrBuilder{b: make([]byte, 0, budget+1024)}
 		e.str(unix.WGDEVICE_A_IFNAME, name)
 		if n == 0 {
 			i := &cfg.Interface
@@ -386,6 +461,9 @@ func encodeSet(name string, cfg *conf.Config) ([][]byte, error) {
 			if len(e.b)-peers >= 1<<16 {
 				return nil, errors.New("wgdev: a set message outgrew a netlink attribute")
 			}
+		}
+		if len(e.b) > budget {
+			return nil, fmt.Errorf("wgdev: a set message of %d bytes outgrew its budget of %d", len(e.b), budget)
 		}
 		out = append(out, e.b)
 	}

@@ -119,8 +119,19 @@ func testKey(i int) conf.Key {
 // TestEncodeSetSplitsLargePeer: a peer with 20000 allowed IPs spans many
 // messages; only the first carries the device's attributes and the peer's
 // own (flags, keys, endpoint, keepalive); every allowed IP is sent once,
-// in order; every message fits the kernel's limits.
+// in order; every message fits the kernel's limits and the budget, the
+// default one and that of the smallest send buffer the kernel allows.
 func TestEncodeSetSplitsLargePeer(t *testing.T) {
+	for _, budget := range testBudgets {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) { encodeSetSplitsLargePeer(t, budget) })
+	}
+}
+
+// testBudgets: the default, and the budget of the kernel's smallest send
+// buffer (SOCK_MIN_SNDBUF: twice a 2 KiB skb with its overhead).
+var testBudgets = []int{messageBudget, setBudget(4608)}
+
+func encodeSetSplitsLargePeer(t *testing.T, budget int) {
 	pk, port, mark, ka := conf.Key{1}, uint16(51820), uint32(7), uint16(25)
 	ep := netip.MustParseAddrPort("[2001:db8::1]:51820")
 	peer := conf.Peer{PublicKey: testKey(0), PresharedKey: &conf.Key{2}, Endpoint: &ep, PersistentKeepalive: &ka, ReplaceAllowedIPs: true}
@@ -133,7 +144,7 @@ func TestEncodeSetSplitsLargePeer(t *testing.T) {
 	}
 	other := conf.Peer{PublicKey: testKey(1), AllowedIPs: []conf.AllowedIP{{Prefix: netip.MustParsePrefix("192.168.0.0/16")}}}
 	cfg := &conf.Config{Interface: conf.Interface{PrivateKey: &pk, ListenPort: &port, FwMark: &mark}, ReplacePeers: true, Peers: []conf.Peer{peer, other}}
-	msgs, err := encodeSet("wg0", cfg)
+	msgs, err := encodeSet("wg0", cfg, budget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +155,7 @@ func TestEncodeSetSplitsLargePeer(t *testing.T) {
 	var keys []conf.Key
 	for n, b := range msgs {
 		m := decodeSet(t, b)
-		if m.size > messageBudget+1024 || m.peersNestPayloads >= 1<<16 {
+		if m.size > budget || m.peersNestPayloads >= 1<<16 {
 			t.Errorf("message %d: %d bytes, peers nest %d", n, m.size, m.peersNestPayloads)
 		}
 		if m.ifname != "wg0" {
@@ -181,8 +192,15 @@ func TestEncodeSetSplitsLargePeer(t *testing.T) {
 
 // TestEncodeSetManyPeers: 5000 peers are spread over messages in order; a
 // peer cut at a message boundary goes on in the next message with its key
-// alone (no flags), as the kernel expects; removals carry only the flag.
+// alone (no flags), as the kernel expects; removals carry only the flag;
+// every message fits the budget.
 func TestEncodeSetManyPeers(t *testing.T) {
+	for _, budget := range testBudgets {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) { encodeSetManyPeers(t, budget) })
+	}
+}
+
+func encodeSetManyPeers(t *testing.T, budget int) {
 	cfg := &conf.Config{}
 	for i := 0; i < 5000; i++ {
 		p := conf.Peer{PublicKey: testKey(i), ReplaceAllowedIPs: true, AllowedIPs: []conf.AllowedIP{
@@ -194,7 +212,7 @@ func TestEncodeSetManyPeers(t *testing.T) {
 		}
 		cfg.Peers = append(cfg.Peers, p)
 	}
-	msgs, err := encodeSet("wg0", cfg)
+	msgs, err := encodeSet("wg0", cfg, budget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +220,8 @@ func TestEncodeSetManyPeers(t *testing.T) {
 	var peers []sentPeer
 	for n, b := range msgs {
 		m := decodeSet(t, b)
-		if m.peersNestPayloads >= 1<<16 {
-			t.Errorf("message %d: peers nest of %d bytes", n, m.peersNestPayloads)
+		if m.peersNestPayloads >= 1<<16 || m.size > budget {
+			t.Errorf("message %d: %d bytes, peers nest of %d bytes", n, m.size, m.peersNestPayloads)
 		}
 		for j, p := range m.peers {
 			if last := len(peers) - 1; last >= 0 && peers[last].key == p.key {
@@ -235,7 +253,7 @@ func TestEncodeSetManyPeers(t *testing.T) {
 // TestEncodeSetNoPeers: a set without peers is one message.
 func TestEncodeSetNoPeers(t *testing.T) {
 	port := uint16(1)
-	msgs, err := encodeSet("wg0", &conf.Config{Interface: conf.Interface{ListenPort: &port}})
+	msgs, err := encodeSet("wg0", &conf.Config{Interface: conf.Interface{ListenPort: &port}}, messageBudget)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("%d messages, %v", len(msgs), err)
 	}
@@ -328,7 +346,7 @@ func TestParseDeviceContinuation(t *testing.T) {
 // same bytes.
 func referenceEncodeSet(t *testing.T, name string, cfg *conf.Config) [][]byte {
 	var out [][]byte
-	for n, chunks := range planSet(cfg) {
+	for n, chunks := range planSet(cfg, messageBudget) {
 		ae := netlink.NewAttributeEncoder()
 		ae.String(unix.WGDEVICE_A_IFNAME, name)
 		if n == 0 {
@@ -433,7 +451,7 @@ func TestEncodeSetBytes(t *testing.T) {
 		}
 		cfg.Peers = append(cfg.Peers, p)
 	}
-	got, err := encodeSet("wg0", cfg)
+	got, err := encodeSet("wg0", cfg, messageBudget)
 	if err != nil {
 		t.Fatal(err)
 	}

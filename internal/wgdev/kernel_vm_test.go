@@ -519,7 +519,7 @@ func TestKernelManyPeers(t *testing.T) {
 	needModule(t)
 	addWG(t, "wg0")
 	cfg, want := manyPeers(newKeys(6), 3000)
-	if n := len(planSet(cfg)); n < 2 {
+	if n := len(planSet(cfg, messageBudget)); n < 2 {
 		t.Fatalf("3000 peers planned into %d message; the test would not exercise splitting", n)
 	}
 	configure(t, "wg0", cfg)
@@ -544,7 +544,7 @@ func TestKernelManyAllowedIPs(t *testing.T) {
 		big,
 		{PublicKey: z, AllowedIPs: allowed("10.0.0.2/32")},
 	}}
-	if n := len(planSet(cfg)); n < 5 {
+	if n := len(planSet(cfg, messageBudget)); n < 5 {
 		t.Fatalf("24000 allowed IPs planned into %d messages", n)
 	}
 	configure(t, "wg0", cfg)

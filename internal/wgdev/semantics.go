@@ -2,6 +2,7 @@ package wgdev
 
 import (
 	"bytes"
+	"iter"
 	"slices"
 
 	"github.com/gowg/wgtools/internal/conf"
@@ -34,33 +35,88 @@ func SetconfSemantics(cfg *conf.Config) {
 // and a preshared key or keepalive the file leaves out is cleared. Callers
 // need runtime only when cfg has peers; it may be nil otherwise.
 func SyncconfSemantics(cfg *conf.Config, runtime *conf.Device) {
+	file := cfg.Peers
+	each := func(yield func(*conf.Peer) bool) {
+		for i := range file {
+			if !yield(&file[i]) {
+				return
+			}
+		}
+	}
+	s := NewSync(each, len(file))
+	if runtime != nil {
+		for i := range runtime.Peers {
+			s.DevicePeer(runtime.Peers[i].PublicKey)
+		}
+	}
+	cfg.Peers = nil
+	for p := range s.Apply(cfg, each) {
+		cfg.Peers = append(cfg.Peers, *p)
+	}
+}
+
+// Sync is SyncconfSemantics for a file whose peers are read as a stream
+// (wg syncconf of thousands of peers keeps them in a conf.PeerList) and a
+// device read as one: NewSync takes the keys of the file's peers,
+// DevicePeer each of the device's, and Apply makes the request.
+type Sync struct {
+	file   []conf.Key // sorted
+	gone   []conf.Key // the device's peers the file does not have
+	device int        // how many peers the device has
+}
+
+// NewSync starts the plan for a file with these peers (n of them, a
+// capacity hint).
+func NewSync(peers iter.Seq[*conf.Peer], n int) *Sync {
+	s := &Sync{file: make([]conf.Key, 0, n)}
+	for p := range peers {
+		s.file = append(s.file, p.PublicKey)
+	}
+	slices.SortFunc(s.file, compareKeys)
+	return s
+}
+
+func compareKeys(a, b conf.Key) int { return bytes.Compare(a[:], b[:]) }
+
+// DevicePeer adds one of the device's peers.
+func (s *Sync) DevicePeer(k conf.Key) {
+	s.device++
+	if _, found := slices.BinarySearchFunc(s.file, k, compareKeys); !found {
+		s.gone = append(s.gone, k)
+	}
+}
+
+// Apply turns cfg, the file's interface without its peers, into the
+// request's head: the interface reset like setconf's and, when both the
+// file and the device have peers, cfg.Peers set to the removals. The
+// peers to send after them are returned: the file's (peers, as NewSync
+// was given them), with an omitted preshared key or keepalive cleared
+// when syncing; as they are when the request replaces every peer.
+func (s *Sync) Apply(cfg *conf.Config, peers iter.Seq[*conf.Peer]) iter.Seq[*conf.Peer] {
 	SetconfSemantics(cfg)
-	if len(cfg.Peers) == 0 || runtime == nil || len(runtime.Peers) == 0 {
-		return
+	if len(s.file) == 0 || s.device == 0 {
+		return peers
 	}
 	cfg.ReplacePeers = false
-	inFile := make(map[conf.Key]bool, len(cfg.Peers))
-	for i := range cfg.Peers {
-		p := &cfg.Peers[i]
-		if p.PresharedKey == nil {
-			p.PresharedKey = new(conf.Key)
-		}
-		if p.PersistentKeepalive == nil {
-			p.PersistentKeepalive = new(uint16)
-		}
-		inFile[p.PublicKey] = true
+	slices.SortFunc(s.gone, func(a, b conf.Key) int { return compareKeys(b, a) })
+	s.gone = slices.Compact(s.gone)
+	cfg.Peers = slices.Grow(cfg.Peers[:0], len(s.gone))
+	for _, k := range s.gone {
+		cfg.Peers = append(cfg.Peers, conf.Peer{PublicKey: k, Remove: true})
 	}
-	var gone []conf.Key
-	for i := range runtime.Peers {
-		if k := runtime.Peers[i].PublicKey; !inFile[k] {
-			gone = append(gone, k)
+	return func(yield func(*conf.Peer) bool) {
+		var noKey conf.Key
+		var noKeepalive uint16
+		for p := range peers {
+			if p.PresharedKey == nil {
+				p.PresharedKey = &noKey
+			}
+			if p.PersistentKeepalive == nil {
+				p.PersistentKeepalive = &noKeepalive
+			}
+			if !yield(p) {
+				return
+			}
 		}
 	}
-	slices.SortFunc(gone, func(a, b conf.Key) int { return bytes.Compare(b[:], a[:]) })
-	gone = slices.Compact(gone)
-	peers := make([]conf.Peer, 0, len(gone)+len(cfg.Peers))
-	for _, k := range gone {
-		peers = append(peers, conf.Peer{PublicKey: k, Remove: true})
-	}
-	cfg.Peers = append(peers, cfg.Peers...)
 }

@@ -3,10 +3,12 @@ package wgdev
 import (
 	"bufio"
 	"errors"
+	"math/rand"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,13 +39,19 @@ func TestSyncconfAgainstCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(filepath.Join(refDir, "wg-conf", "sync-p2.conf"))
+	data, err := os.ReadFile(filepath.Join(refDir, "wg-conf", "sync-p2.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := conf.Parse("sync-p2.conf", data, &conf.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	SyncconfSemantics(cfg, runtime)
-	want, _ := os.ReadFile(filepath.Join(refDir, "wg", "uapi-syncconf-sync-p2.uapi"))
+	want, err := os.ReadFile(filepath.Join(refDir, "wg", "uapi-syncconf-sync-p2.uapi"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p2 := "public_key=4eba95ae58408a27671e9745dec99520ad216576b48ce7547de45250429c4b57\n"
 	wantS := strings.Replace(string(want), p2, p2+"preshared_key="+strings.Repeat("0", 64)+"\npersistent_keepalive_interval=0\n", 1)
 	if got := FormatUAPISet(cfg); got != wantS {
@@ -136,7 +144,7 @@ func TestSetErrnoAfterCutWrite(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		cfg.Peers = append(cfg.Peers, conf.Peer{PublicKey: testKey(i)})
 	}
-	if err := uapiSet(path, cfg); !errors.Is(err, syscall.EADDRINUSE) {
+	if err := uapiSet(path, cfg, nil); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Errorf("got %v, want EADDRINUSE", err)
 	}
 }
@@ -161,5 +169,95 @@ func TestZoneNames(t *testing.T) {
 	}
 	if got := zoneName(netip.MustParseAddr("fe80::1").WithZone("999999")).Zone(); got != "999999" {
 		t.Errorf("unknown index: zone %q", got)
+	}
+}
+
+// recordSet serves one set request at path and hands what it read to got
+// (up to the blank line that ends it), answering errno=0.
+func recordSet(t *testing.T, path string, got chan<- string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		var b strings.Builder
+		for {
+			line, err := r.ReadString('\n')
+			b.WriteString(line)
+			if err != nil || line == "\n" {
+				break
+			}
+		}
+		c.Write([]byte("errno=0\n\n"))
+		got <- b.String()
+	}()
+}
+
+// TestSyncStreamed: syncconf of a file read as a stream (its peers in a
+// conf.PeerList, sent by uapiSet as they come) sends, byte for byte, the
+// request SyncconfSemantics makes of the whole file, for random files and
+// devices: some peers in both, some in one only, with and without
+// preshared keys and keepalives; and setconf likewise.
+func TestSyncStreamed(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	keys := make([]conf.Key, 300)
+	for i := range keys {
+		r.Read(keys[i][:])
+	}
+	for round := range 40 {
+		file := &conf.Config{}
+		var list conf.PeerList
+		for range r.Intn(3) * r.Intn(200) {
+			p := conf.Peer{PublicKey: keys[r.Intn(len(keys))], ReplaceAllowedIPs: true,
+				AllowedIPs: []conf.AllowedIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(r.Intn(256)), byte(r.Intn(256)), 1}), 32)}}}
+			if r.Intn(2) == 0 {
+				psk := keys[r.Intn(len(keys))]
+				p.PresharedKey = &psk
+			}
+			if r.Intn(2) == 0 {
+				ka := uint16(r.Intn(100))
+				p.PersistentKeepalive = &ka
+			}
+			file.Peers = append(file.Peers, p)
+			list.Add(&p)
+		}
+		device := &conf.Device{}
+		for range r.Intn(3) * r.Intn(200) {
+			device.Peers = append(device.Peers, conf.DevicePeer{PublicKey: keys[r.Intn(len(keys))]})
+		}
+		for _, cmd := range []string{"syncconf", "setconf"} {
+			whole := &conf.Config{Peers: slices.Clone(file.Peers)}
+			head := &conf.Config{}
+			more := list.All()
+			if cmd == "syncconf" {
+				SyncconfSemantics(whole, device)
+				s := NewSync(list.All(), list.Len())
+				for _, p := range device.Peers {
+					s.DevicePeer(p.PublicKey)
+				}
+				more = s.Apply(head, more)
+			} else {
+				SetconfSemantics(whole)
+				SetconfSemantics(head)
+			}
+			path := filepath.Join(t.TempDir(), "s.sock")
+			got := make(chan string, 1)
+			recordSet(t, path, got)
+			if err := uapiSet(path, head, more); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := <-got, FormatUAPISet(whole); g != w {
+				t.Fatalf("round %d, %s (%d file peers, %d device peers): streamed request differs:\n--- got\n%.2000s\n--- want\n%.2000s", round, cmd, len(file.Peers), len(device.Peers), g, w)
+			}
+		}
 	}
 }

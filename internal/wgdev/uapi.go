@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"iter"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -21,18 +22,17 @@ import (
 // wireguard-tools' userspace_set_device does (keys in hex, the blank line
 // that ends the request included). Allowed IPs marked Remove are sent as
 // "allowed_ip=-PREFIX", the upstream incremental form.
-func FormatUAPISet(cfg *conf.Config) string { return string(appendUAPISet(nil, cfg)) }
-
-// uapiSetSize estimates the request's length, to allocate it once.
-func uapiSetSize(cfg *conf.Config) int {
-	n := 256
+func FormatUAPISet(cfg *conf.Config) string {
+	b := appendUAPIHeader(nil, cfg)
 	for i := range cfg.Peers {
-		n += 320 + 56*len(cfg.Peers[i].AllowedIPs)
+		b = appendUAPIPeer(b, &cfg.Peers[i])
 	}
-	return n
+	return string(append(b, '\n'))
 }
 
-func appendUAPISet(b []byte, cfg *conf.Config) []byte {
+// appendUAPIHeader appends the request's first lines: the interface's
+// fields, and replace_peers.
+func appendUAPIHeader(b []byte, cfg *conf.Config) []byte {
 	b = append(b, "set=1\n"...)
 	i := &cfg.Interface
 	if i.PrivateKey != nil {
@@ -53,46 +53,47 @@ func appendUAPISet(b []byte, cfg *conf.Config) []byte {
 	if cfg.ReplacePeers {
 		b = append(b, "replace_peers=true\n"...)
 	}
-	for n := range cfg.Peers {
-		p := &cfg.Peers[n]
-		b = append(b, "public_key="...)
-		b = hex.AppendEncode(b, p.PublicKey[:])
-		b = append(b, '\n')
-		if p.Remove {
-			b = append(b, "remove=true\n"...)
-			continue
-		}
-		if p.UpdateOnly {
-			b = append(b, "update_only=true\n"...)
-		}
-		if p.PresharedKey != nil {
-			b = append(b, "preshared_key="...)
-			b = hex.AppendEncode(b, p.PresharedKey[:])
-			b = append(b, '\n')
-		}
-		if p.Endpoint != nil {
-			b = append(b, "endpoint="...)
-			b = conf.AppendEndpoint(b, *p.Endpoint)
-			b = append(b, '\n')
-		}
-		if p.PersistentKeepalive != nil {
-			b = append(b, "persistent_keepalive_interval="...)
-			b = strconv.AppendUint(b, uint64(*p.PersistentKeepalive), 10)
-			b = append(b, '\n')
-		}
-		if p.ReplaceAllowedIPs {
-			b = append(b, "replace_allowed_ips=true\n"...)
-		}
-		for _, a := range p.AllowedIPs {
-			b = append(b, "allowed_ip="...)
-			if a.Remove {
-				b = append(b, '-')
-			}
-			b = conf.AppendPrefix(b, a.Prefix)
-			b = append(b, '\n')
-		}
+	return b
+}
+
+// appendUAPIPeer appends one peer's lines.
+func appendUAPIPeer(b []byte, p *conf.Peer) []byte {
+	b = append(b, "public_key="...)
+	b = hex.AppendEncode(b, p.PublicKey[:])
+	b = append(b, '\n')
+	if p.Remove {
+		return append(b, "remove=true\n"...)
 	}
-	return append(b, '\n')
+	if p.UpdateOnly {
+		b = append(b, "update_only=true\n"...)
+	}
+	if p.PresharedKey != nil {
+		b = append(b, "preshared_key="...)
+		b = hex.AppendEncode(b, p.PresharedKey[:])
+		b = append(b, '\n')
+	}
+	if p.Endpoint != nil {
+		b = append(b, "endpoint="...)
+		b = conf.AppendEndpoint(b, *p.Endpoint)
+		b = append(b, '\n')
+	}
+	if p.PersistentKeepalive != nil {
+		b = append(b, "persistent_keepalive_interval="...)
+		b = strconv.AppendUint(b, uint64(*p.PersistentKeepalive), 10)
+		b = append(b, '\n')
+	}
+	if p.ReplaceAllowedIPs {
+		b = append(b, "replace_allowed_ips=true\n"...)
+	}
+	for _, a := range p.AllowedIPs {
+		b = append(b, "allowed_ip="...)
+		if a.Remove {
+			b = append(b, '-')
+		}
+		b = conf.AppendPrefix(b, a.Prefix)
+		b = append(b, '\n')
+	}
+	return b
 }
 
 // uapiTimeout bounds each read and write of an exchange with a userspace
@@ -160,19 +161,45 @@ func (c *uapiConn) Write(p []byte) (int, error) {
 
 func (c *uapiConn) Close() error { return unix.Close(c.fd) }
 
-// uapiSet sends cfg and returns the daemon's errno, if any.
-func uapiSet(path string, cfg *conf.Config) error {
+// uapiSendBuffer is how much of a set request is written at a time.
+const uapiSendBuffer = 16 << 10
+
+// uapiSet sends cfg, then the peers of more (nil for none), as they come,
+// and returns the daemon's errno, if any.
+func uapiSet(path string, cfg *conf.Config, more iter.Seq[*conf.Peer]) error {
 	conn, err := dialUAPI(path)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	req := appendUAPISet(make([]byte, 0, uapiSetSize(cfg)), cfg)
-	defer clear(req) // it holds the keys in hex
-	_, werr := conn.Write(req)
+	buf := make([]byte, 0, uapiSendBuffer+1024)
+	defer func() { clear(buf[:cap(buf)]) }() // it held keys in hex
+	var werr error
+	send := func(flush bool) {
+		if werr == nil && (flush || len(buf) >= uapiSendBuffer) {
+			_, werr = conn.Write(buf)
+			clear(buf)
+			buf = buf[:0]
+		}
+	}
+	buf = appendUAPIHeader(buf, cfg)
+	for i := range cfg.Peers {
+		buf = appendUAPIPeer(buf, &cfg.Peers[i])
+		send(false)
+	}
+	if more != nil {
+		for p := range more {
+			buf = appendUAPIPeer(buf, p)
+			if send(false); werr != nil {
+				break
+			}
+		}
+	}
+	buf = append(buf, '\n')
+	send(true)
 	// A daemon that fails part way answers with its errno and hangs up,
 	// which can cut our write short: its answer is the better report.
-	r := bufio.NewReader(conn)
+	r := bufio.NewReaderSize(conn, 64)
 	line, err := r.ReadString('\n')
 	if err != nil {
 		if werr != nil {
@@ -347,7 +374,7 @@ func ParseUAPIGetStream(r *bufio.Reader, name string, header func(*conf.Device),
 			}
 		case "endpoint":
 			if cur != nil {
-				ep, ok := parseUAPIEndpoint(string(value))
+				ep, ok := parseUAPIEndpoint(value)
 				if !ok {
 					return syscall.ENETUNREACH
 				}
@@ -449,31 +476,34 @@ func uapiNum(v []byte, max uint64) (uint64, bool) {
 	return n, n <= max
 }
 
-// parseUAPIEndpoint reads "a.b.c.d:port" or "[v6%zone]:port". A numeric
-// zone is turned into the interface's name where one has that index, as
-// getnameinfo does when wg prints it.
-func parseUAPIEndpoint(v string) (netip.AddrPort, bool) {
-	var host, port string
-	if strings.HasPrefix(v, "[") {
-		end := strings.IndexByte(v, ']')
+// parseUAPIEndpoint reads "a.b.c.d:port" or "[v6%zone]:port". An address
+// without a zone is read from the bytes as they are; one with a zone is
+// copied to a string for netip.
+func parseUAPIEndpoint(v []byte) (netip.AddrPort, bool) {
+	var host, port []byte
+	if len(v) > 0 && v[0] == '[' {
+		end := bytes.IndexByte(v, ']')
 		if end < 0 || len(v) < end+3 || v[end+1] != ':' {
 			return netip.AddrPort{}, false
 		}
 		host, port = v[1:end], v[end+2:]
 	} else {
-		i := strings.LastIndexByte(v, ':')
+		i := bytes.LastIndexByte(v, ':')
 		if i < 0 || i == len(v)-1 {
 			return netip.AddrPort{}, false
 		}
 		host, port = v[:i], v[i+1:]
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
+	n, ok := uapiNum(port, 0xffff)
+	if !ok {
 		return netip.AddrPort{}, false
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return netip.AddrPort{}, false
+	a, ok := conf.ParseAddr(host)
+	if !ok {
+		var err error
+		if a, err = netip.ParseAddr(string(host)); err != nil {
+			return netip.AddrPort{}, false
+		}
 	}
 	return netip.AddrPortFrom(zoneName(a), uint16(n)), true
 }
@@ -527,51 +557,9 @@ func parseUAPIPrefix(v []byte) (netip.Prefix, bool) {
 	if !ok {
 		return netip.Prefix{}, false
 	}
-	var a netip.Addr
-	if bytes.IndexByte(ipText, ':') >= 0 {
-		if bytes.IndexByte(ipText, '%') >= 0 {
-			return netip.Prefix{}, false
-		}
-		var err error
-		if a, err = netip.ParseAddr(string(ipText)); err != nil || !a.Is6() {
-			return netip.Prefix{}, false
-		}
-	} else if a, ok = parseIPv4(ipText); !ok {
-		return netip.Prefix{}, false
-	}
-	if int(bits) > a.BitLen() {
+	a, ok := conf.ParseAddr(ipText)
+	if !ok || a.Is6() != (bytes.IndexByte(ipText, ':') >= 0) || int(bits) > a.BitLen() {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, int(bits)), true
-}
-
-// parseIPv4 reads a dotted quad (four decimal parts, each at most 255, no
-// leading zeros, as inet_pton).
-func parseIPv4(v []byte) (netip.Addr, bool) {
-	var out [4]byte
-	part, digits := 0, 0
-	val := 0
-	for i := 0; i <= len(v); i++ {
-		if i == len(v) || v[i] == '.' {
-			if digits == 0 || part > 3 {
-				return netip.Addr{}, false
-			}
-			out[part] = byte(val)
-			part, digits, val = part+1, 0, 0
-			continue
-		}
-		c := v[i]
-		if c < '0' || c > '9' || (digits > 0 && val == 0) {
-			return netip.Addr{}, false
-		}
-		val = val*10 + int(c-'0')
-		digits++
-		if val > 255 {
-			return netip.Addr{}, false
-		}
-	}
-	if part != 4 {
-		return netip.Addr{}, false
-	}
-	return netip.AddrFrom4(out), true
 }

@@ -30,9 +30,9 @@ var (
 // the recording daemon and compares the bytes. syncconf needs the device's
 // peers, so it is covered by the wg command's tests.
 func TestFormatUAPISetGolden(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(refDir, "wg", "uapi-*.uapi"))
-	if len(files) < 15 {
-		t.Fatalf("only %d captures", len(files))
+	files, err := filepath.Glob(filepath.Join(refDir, "wg", "uapi-*.uapi"))
+	if err != nil || len(files) < 15 {
+		t.Fatalf("only %d captures (%v)", len(files), err)
 	}
 	dir := t.TempDir()
 	for name, content := range map[string]string{
@@ -59,11 +59,16 @@ func TestFormatUAPISetGolden(t *testing.T) {
 	checked := 0
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".uapi")
-		meta, _ := os.ReadFile(strings.TrimSuffix(f, ".uapi") + ".cmd")
+		meta, err := os.ReadFile(strings.TrimSuffix(f, ".uapi") + ".cmd")
+		if err != nil {
+			t.Fatal(err)
+		}
 		cmdline := strings.TrimPrefix(strings.SplitN(string(meta), "\n", 2)[0], "cmd: ")
-		want, _ := os.ReadFile(f)
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
 		var cfg *conf.Config
-		var err error
 		if m := setconfCmd.FindStringSubmatch(cmdline); m != nil {
 			if m[1] == "syncconf" {
 				continue
@@ -99,7 +104,9 @@ func TestFormatUAPISetGolden(t *testing.T) {
 		}
 		checked++
 	}
-	t.Logf("%d requests compared", checked)
+	if want := len(files) - 1; checked != want { // all but the one syncconf capture
+		t.Errorf("%d requests compared, want %d", checked, want)
+	}
 }
 
 // TestParseUAPIGetFakes reads the fake daemon's canned replies.

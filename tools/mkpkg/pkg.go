@@ -77,15 +77,28 @@ func entries(o *options) ([]entry, error) {
 	for _, c := range []string{"wg", "wg-quick"} {
 		es = append(es, entry{dst: compDir + "/" + c, mode: 0o644, src: filepath.Join(o.root, "dist/completion", c+".bash-completion")})
 	}
-	unit, err := read("dist/systemd/wg-quick@.service.in")
-	if err != nil {
-		return nil, err
+	// The units as `make install` writes them: a template (.in) gets
+	// BINDIR's paths filled in, the others are copied.
+	for _, u := range []struct {
+		name     string
+		template bool
+	}{
+		{"wg-quick@.service", true},
+		{"wg-quick.target", false},
+		{"wg-quick-reresolve@.service", true},
+		{"wg-quick-reresolve@.timer", false},
+	} {
+		if !u.template {
+			es = append(es, entry{dst: unitdir + "/" + u.name, mode: 0o644, src: filepath.Join(o.root, "dist/systemd", u.name)})
+			continue
+		}
+		unit, err := read("dist/systemd/" + u.name + ".in")
+		if err != nil {
+			return nil, err
+		}
+		es = append(es, entry{dst: unitdir + "/" + u.name, mode: 0o644, data: bytes.ReplaceAll(unit, []byte("@BINDIR@"), []byte(binDir))})
 	}
-	es = append(es,
-		entry{dst: unitdir + "/wg-quick@.service", mode: 0o644, data: bytes.ReplaceAll(unit, []byte("@BINDIR@"), []byte(binDir))},
-		entry{dst: unitdir + "/wg-quick.target", mode: 0o644, src: filepath.Join(o.root, "dist/systemd/wg-quick.target")},
-		entry{dst: "/etc/wireguard", mode: 0o700, dir: true},
-	)
+	es = append(es, entry{dst: "/etc/wireguard", mode: 0o700, dir: true})
 	if o.format == "deb" {
 		es = append(es, entry{dst: "/usr/share/doc/wgtools/copyright", mode: 0o644, src: filepath.Join(o.root, "LICENSE")})
 	} else {

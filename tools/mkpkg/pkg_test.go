@@ -32,41 +32,104 @@ func TestPkgVersion(t *testing.T) {
 }
 
 // TestEntries: the paths are the distributions' wireguard-tools paths
-// (Debian's `dpkg -L wireguard-tools`), the unit runs /usr/bin's programs.
+// (Debian's `dpkg -L wireguard-tools`) plus our reresolve units beside
+// wg-quick@.service; the units run /usr/bin's programs, as `make install`
+// with BINDIR=/usr/bin writes them.
 func TestEntries(t *testing.T) {
 	o := &options{format: "deb", root: "../..", bindir: "/nonexistent", mtime: time.Unix(0, 0)}
 	es, err := entries(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.dst)
-	}
 	want := []string{
 		"/usr/bin/wg", "/usr/bin/wg-quick",
 		"/usr/share/man/man8/wg.8.gz", "/usr/share/man/man8/wg-quick.8.gz",
 		"/usr/share/bash-completion/completions/wg", "/usr/share/bash-completion/completions/wg-quick",
 		"/lib/systemd/system/wg-quick@.service", "/lib/systemd/system/wg-quick.target",
+		"/lib/systemd/system/wg-quick-reresolve@.service", "/lib/systemd/system/wg-quick-reresolve@.timer",
 		"/etc/wireguard", "/usr/share/doc/wgtools/copyright",
 	}
-	if !slices.Equal(got, want) {
+	if got := dsts(es); !slices.Equal(got, want) {
 		t.Errorf("deb entries:\n got %q\nwant %q", got, want)
 	}
+	checkUnits(t, es, "/lib/systemd/system")
+
 	o.format, o.unitdir = "rpm", ""
-	es, _ = entries(o)
-	if es[6].dst != "/usr/lib/systemd/system/wg-quick@.service" || es[9].dst != "/usr/share/licenses/wgtools/LICENSE" {
-		t.Errorf("rpm entries: %q %q", es[6].dst, es[9].dst)
+	es, err = entries(o)
+	if err != nil {
+		t.Fatal(err)
 	}
-	unit := string(es[6].data)
-	for _, line := range []string{"ExecStart=/usr/bin/wg-quick up %i", "ExecStop=/usr/bin/wg-quick down %i"} {
-		if !slices.Contains(strings.Split(unit, "\n"), line) {
-			t.Errorf("unit lacks %q:\n%s", line, unit)
+	got := dsts(es)
+	for _, p := range []string{
+		"/usr/lib/systemd/system/wg-quick@.service", "/usr/lib/systemd/system/wg-quick.target",
+		"/usr/lib/systemd/system/wg-quick-reresolve@.service", "/usr/lib/systemd/system/wg-quick-reresolve@.timer",
+		"/usr/share/licenses/wgtools/LICENSE",
+	} {
+		if !slices.Contains(got, p) {
+			t.Errorf("rpm entries lack %s: %q", p, got)
 		}
 	}
-	if es[8].mode != 0o700 || !es[8].dir {
-		t.Errorf("/etc/wireguard: mode %v dir %v, want 0700 directory", es[8].mode, es[8].dir)
+	if slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, "/lib/") || strings.HasPrefix(p, "/usr/share/doc/") }) {
+		t.Errorf("rpm entries have Debian's paths: %q", got)
 	}
+	checkUnits(t, es, "/usr/lib/systemd/system")
+
+	o.format, o.unitdir = "deb", "/usr/lib/systemd/system"
+	es, err = entries(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUnits(t, es, "/usr/lib/systemd/system")
+
+	wg := byDst(t, es, "/etc/wireguard")
+	if wg.mode != 0o700 || !wg.dir {
+		t.Errorf("/etc/wireguard: mode %v dir %v, want 0700 directory", wg.mode, wg.dir)
+	}
+}
+
+// checkUnits: the four units are in unitdir, the services run /usr/bin's
+// wg-quick with nothing of the template left, the others are the source
+// files themselves.
+func checkUnits(t *testing.T, es []entry, unitdir string) {
+	t.Helper()
+	for name, lines := range map[string][]string{
+		"wg-quick@.service":           {"ExecStart=/usr/bin/wg-quick up %i", "ExecStop=/usr/bin/wg-quick down %i"},
+		"wg-quick-reresolve@.service": {"ExecStart=/usr/bin/wg-quick reresolve %i"},
+	} {
+		e := byDst(t, es, unitdir+"/"+name)
+		unit := string(e.data)
+		if e.src != "" || e.mode != 0o644 || strings.Contains(unit, "@BINDIR@") {
+			t.Errorf("%s: src %q mode %v, template left: %v", e.dst, e.src, e.mode, strings.Contains(unit, "@BINDIR@"))
+		}
+		for _, line := range lines {
+			if !slices.Contains(strings.Split(unit, "\n"), line) {
+				t.Errorf("%s lacks %q:\n%s", e.dst, line, unit)
+			}
+		}
+	}
+	for _, name := range []string{"wg-quick.target", "wg-quick-reresolve@.timer"} {
+		e := byDst(t, es, unitdir+"/"+name)
+		if e.src != filepath.Join("../..", "dist/systemd", name) || e.mode != 0o644 {
+			t.Errorf("%s: src %q mode %v", e.dst, e.src, e.mode)
+		}
+	}
+}
+
+func dsts(es []entry) []string {
+	var got []string
+	for _, e := range es {
+		got = append(got, e.dst)
+	}
+	return got
+}
+
+func byDst(t *testing.T, es []entry, dst string) entry {
+	t.Helper()
+	i := slices.IndexFunc(es, func(e entry) bool { return e.dst == dst })
+	if i < 0 {
+		t.Fatalf("no entry for %s in %q", dst, dsts(es))
+	}
+	return es[i]
 }
 
 // TestBuildRefusesMissingBinaries: without bin/wg the package is not made.

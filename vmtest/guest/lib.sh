@@ -164,3 +164,13 @@ gen_peers() {
 		}
 	}'
 }
+
+# ns_state NS: wg0's state in NS as lines "allowed KEY PREFIX" and "route
+# DESTINATION", sorted (the reference wg reads the device; ip the main
+# table's routes through wg0), to compare with what a file says (the
+# .state files vmtest/many_test.go writes).
+ns_state() {
+	ip netns exec "$1" sh -c '"$0" show wg0 allowed-ips | awk "{ for (i = 2; i <= NF; i++) print \"allowed\", \$1, \$i }"
+		ip -4 route show dev wg0 | awk "{ print \"route\", \$1 }"
+		ip -6 route show dev wg0 | awk "\$1 !~ /^fe80/ { print \"route\", \$1 }"' "$REF_WG" | LC_ALL=C sort
+}
