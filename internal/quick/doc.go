@@ -6,10 +6,10 @@
 // carry out the verbs on a Sys, the machine as they see it: its network
 // namespace (Net, netlinkx in production), its WireGuard devices (Devices,
 // wgdev), the userspace device (Userspace), programs (Exec), files, the
-// full tunnel's firewall and sysctl (Firewall), systemd-resolved on the
-// system bus (Resolved), DNS (the host's manager unless Sys.DNS says
-// otherwise). cmd/wg-quick wires the real machine (with internal/osys);
-// the tests use an in-memory one. Reresolve looks up stale peers'
+// full tunnel's firewall and sysctl (Firewall), DNS (Sys.DNS: on the real
+// machine HostDNS, the manager internal/dns's Detect finds; resolvconf
+// when nil). cmd/wg-quick wires the real machine (with internal/osys); the
+// tests use an in-memory one. Reresolve looks up stale peers'
 // endpoints again (internal/reresolve) with the same runner.
 //
 // Every change is an Op: a value that prints as the reference's "[#] ..."
