@@ -279,12 +279,16 @@ func TestCompletionWG(t *testing.T) {
 
 // TestCompletionWGQuick drives wg-quick's completion function.
 func TestCompletionWGQuick(t *testing.T) {
-	verbs := tableVerbs(t) // --help's and ours (doctor, reresolve)
+	verbs := tableVerbs(t) // --help's and ours (reload, doctor, reresolve)
 	for _, c := range setup(t, "completion/wg-quick.bash-completion", "_wgtools_wg_quick") {
 		t.Run(variant(c), func(t *testing.T) {
 			c.t = t
 			c.check("wg-quick ", append(slices.Clone(verbs), "help")...)
-			c.check("wg-quick r", "reresolve")
+			c.check("wg-quick r", "reload", "reresolve")
+			c.check("wg-quick reload ./w", "./wg9.conf")
+			c.check("wg-quick reload wg0 -", "--dry-run", "--hooks", "--json")
+			c.check("wg-quick up wg0 -", "--dry-run", "--json")
+			c.check("wg-quick down wg0 --dry-run -", "--dry-run", "--json")
 			c.check("wg-quick reresolve ./", "./a.conf", "./wg9.conf", "./keys")
 			c.check("wg-quick reresolve ./w", "./wg9.conf")
 			c.check("wg-quick reresolve wg0 ")
