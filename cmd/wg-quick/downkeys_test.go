@@ -121,9 +121,21 @@ func TestDownSaveNeedLittle(t *testing.T) {
 						if r.Code != 0 {
 							t.Errorf("save: exit %d\n%s", r.Code, r.Stderr)
 						}
+						// The device's endpoint: the address the name
+						// resolved to at up, which the reference writes;
+						// ours keeps a file wg can read, and with it the
+						// name (conf.MergeSaved), and writes over one
+						// with a typo, as the reference.
+						want := "Endpoint = 192.0.2.2:51820"
+						if im.name == "ours" && c.name != "typo" {
+							want = "Endpoint = vpn.example.test:51820"
+						}
 						saved := h.ReadFile(confPath)
-						if !strings.Contains(saved, "Endpoint = 192.0.2.2:51820") || strings.Contains(saved, "PrivteKey") {
-							t.Errorf("save did not write the device's state:\n%s", strings.ReplaceAll(saved, relPriv, "(priv)"))
+						if !strings.Contains(saved, want) || strings.Contains(saved, "PrivteKey") || !strings.Contains(saved, "AllowedIPs = 10.0.0.2/32, 192.168.1.0/24") {
+							t.Errorf("save did not write the device's state (%s):\n%s", want, strings.ReplaceAll(saved, relPriv, "(priv)"))
+						}
+						if im.name == "ours" && strings.Contains(r.Stderr, "writing the interface's state over the file") != (c.name == "typo") {
+							t.Errorf("save's output:\n%s", r.Stderr)
 						}
 					}
 					r, took := im.run(t, h, 20*time.Second, c.env, "down", "wg0")

@@ -74,13 +74,26 @@ func TestDownSaveReadOnlyTheirKeys(t *testing.T) {
 			if strings.HasPrefix(c.edit, "[Peer]") {
 				edited = good + "\n" + c.edit
 			}
+
 			if c.name != "saveconfig" && c.name != "table-number" {
 				ls, _ := loadAs(t, "save", edited)
-				if out, code := runVerb(t, f, ls, "save"); code != 0 {
+				f.files["/etc/wireguard/wg0.conf"] = "# comment kept\n" + edited
+				out, code := runVerb(t, f, ls, "save")
+				if code != 0 {
 					t.Errorf("save: exit %d\n%s", code, out)
 				}
-				if saved := f.files["/etc/wireguard/wg0.conf"]; !strings.Contains(saved, "PublicKey = "+keyBPub) || strings.Contains(saved, keyCPub) {
+				saved := f.files["/etc/wireguard/wg0.conf"]
+				if !strings.Contains(saved, "PublicKey = "+keyBPub) || strings.Contains(saved, keyCPub) || strings.Contains(saved, "PrivteKey") {
 					t.Errorf("save did not write the device's state:\n%s", saved)
+				}
+				// A file wg cannot read is written over (the reference's
+				// save), and said so; another is merged, its comments kept.
+				warned := strings.Contains(out, "[!] /etc/wireguard/wg0.conf:5: ") && strings.Contains(out, ": writing the interface's state over the file\n")
+				if warned != (c.name == "typo") {
+					t.Errorf("save's output:\n%s", out)
+				}
+				if c.name != "typo" && !strings.Contains(saved, "# comment kept\n") {
+					t.Errorf("save did not keep the file:\n%s", saved)
 				}
 			}
 			l, warnings := loadAs(t, "down", edited)

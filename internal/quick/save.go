@@ -3,6 +3,7 @@ package quick
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/gowg/wgtools/internal/conf"
@@ -102,6 +103,18 @@ func savedConfig(ctx context.Context, sys *Sys, l *Loaded) (*conf.Config, error)
 	return &out, nil
 }
 
+// checkWG reads data as up would, but resolves no name (each is taken to
+// resolve): the error of a line wg would refuse.
+func checkWG(path string, data []byte) error {
+	f, err := conf.ParseQuick(path, data, &conf.Options{
+		Resolver: conf.ResolverFunc(func(string) (netip.Addr, error) { return netip.IPv4Unspecified(), nil }),
+	})
+	if err == nil {
+		f.Config.Wipe()
+	}
+	return err
+}
+
 // saveConfig is save_config, keeping the file: the state merged into the
 // file as it is now (conf.MergeSaved; the reference's layout if it cannot
 // be read), written atomically with mode 0600.
@@ -112,7 +125,14 @@ func saveConfig(ctx context.Context, sys *Sys, l *Loaded) error {
 	}
 	var text []byte
 	if data, err := sys.Files.ReadFile(l.Path); err == nil {
-		text, _ = conf.MergeSaved(l.Path, data, cfg)
+		// The file is kept only if wg could read it (save read only
+		// wg-quick's keys): one with a typo in its wg part is written
+		// over, as the reference's save does, and said so.
+		if err := checkWG(l.Path, data); err != nil {
+			fmt.Fprintf(sys.Stderr, "[!] %v: writing the interface's state over the file\n", err)
+		} else {
+			text, _ = conf.MergeSaved(l.Path, data, cfg)
+		}
 		clear(data)
 	}
 	if text == nil {
