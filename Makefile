@@ -64,6 +64,7 @@ TESTRUN_FLAGS = $(if $(filter 1,$(STRICT)),-strict)
 TESTRUN = GO=$(GO) bin/testrun $(TESTRUN_FLAGS)
 
 test: build
+	./scripts/fetch-debs.sh
 	$(GO) vet ./...
 	cd tools && $(GO) vet ./...
 	$(GO) build -o bin/testrun ./scripts/testrun

@@ -53,9 +53,16 @@ func testMain(m *testing.M) int {
 }
 
 // sourceFiles lists the module's files (relative, slash-separated): what
-// a module zip holds, and what make needs. Build output, caches and git's
-// own files are left out.
+// a module zip holds. Build output, caches, git's own files and nested
+// modules are left out.
 func sourceFiles(root string) ([]string, error) {
+	return walkSource(root, false)
+}
+
+// walkSource lists root's files as sourceFiles does; with nested, the
+// directories holding a module of their own (tools/, which make deb,
+// rpm and image build from) are listed too.
+func walkSource(root string, nested bool) ([]string, error) {
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -70,7 +77,7 @@ func sourceFiles(root string) ([]string, error) {
 			}
 			// A directory with its own go.mod (a test fixture) is
 			// another module, not part of this one's zip.
-			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && rel != "." {
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && rel != "." && !nested {
 				return filepath.SkipDir
 			}
 			return nil
@@ -85,7 +92,7 @@ func sourceFiles(root string) ([]string, error) {
 }
 
 func copySource(from, to string) error {
-	files, err := sourceFiles(from)
+	files, err := walkSource(from, true)
 	if err != nil {
 		return err
 	}
