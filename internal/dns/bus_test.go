@@ -14,27 +14,9 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// BusConfig is a dbus-daemon configuration for a private bus at socket
-// that lets anyone own any name and call anything (tests only).
-func busConfig(socket string) string {
-	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>custom</type>
-  <listen>unix:path=` + socket + `</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_type="method_call"/>
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-`
-}
+	"github.com/gowg/wgtools/internal/testnet"
+)
 
 // privateBus starts a dbus-daemon of the test's own (stopped by its PID
 // at the end) and returns its address.
@@ -46,7 +28,7 @@ func privateBus(t *testing.T) string {
 	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bus.conf")
-	os.WriteFile(cfg, []byte(busConfig(filepath.Join(dir, "bus"))), 0o644)
+	os.WriteFile(cfg, []byte(testnet.BusConfig("custom", filepath.Join(dir, "bus"))), 0o644)
 	cmd := exec.Command(daemon, "--config-file="+cfg, "--nofork", "--print-address")
 	out, err := cmd.StdoutPipe()
 	if err != nil {

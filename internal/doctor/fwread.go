@@ -13,6 +13,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/xt"
+	"github.com/gowg/wgtools/internal/firewall"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,10 +72,12 @@ func readNFT(fw *Firewall) error {
 	}
 	for _, ch := range chains {
 		t := ch.Table
-		fam := nftFamily(t.Family)
-		if fam == "" {
-			continue
+		switch t.Family {
+		case nftables.TableFamilyIPv4, nftables.TableFamilyIPv6, nftables.TableFamilyINet:
+		default:
+			continue // the chains doctor reads are IP chains
 		}
+		fam := firewall.FamilyName(t.Family)
 		out := Chain{Tool: "nft", Family: fam, Table: t.Name, Name: ch.Name, Type: string(ch.Type)}
 		if ipt[tableKey(t)] {
 			out.Tool = "iptables"
@@ -118,18 +121,6 @@ func isNoNFT(err error) bool {
 }
 
 func tableKey(t *nftables.Table) string { return fmt.Sprintf("%d/%s", t.Family, t.Name) }
-
-func nftFamily(f nftables.TableFamily) string {
-	switch f {
-	case nftables.TableFamilyIPv4:
-		return "ip"
-	case nftables.TableFamilyIPv6:
-		return "ip6"
-	case nftables.TableFamilyINet:
-		return "inet"
-	}
-	return ""
-}
 
 // register is what an nftables register holds while a rule is read.
 type register struct {

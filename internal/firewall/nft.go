@@ -70,7 +70,8 @@ func tableFamily(f Family) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
-func familyName(f nftables.TableFamily) string {
+// FamilyName is nft's name of a table family (ip, ip6, inet, ...).
+func FamilyName(f nftables.TableFamily) string {
 	switch f {
 	case nftables.TableFamilyIPv4:
 		return "ip"
@@ -143,7 +144,7 @@ func (n nft) tables(name string) ([]*nftables.Table, error) {
 func (n nft) deleteOp(tables []*nftables.Table) Op {
 	var b strings.Builder
 	for _, t := range tables {
-		fmt.Fprintf(&b, "delete table %s %s\n", familyName(t.Family), t.Name)
+		fmt.Fprintf(&b, "delete table %s %s\n", FamilyName(t.Family), t.Name)
 	}
 	return Op{line: lineNFT, payload: b.String(), do: func() error {
 		c, err := n.conn()
@@ -222,7 +223,7 @@ func (n nft) marks(name string) ([]uint32, error) {
 			continue // no such chain: not a table we made
 		}
 		if err != nil {
-			return nil, fmt.Errorf("nftables: listing %s %s postmangle: %w", familyName(t.Family), t.Name, err)
+			return nil, fmt.Errorf("nftables: listing %s %s postmangle: %w", FamilyName(t.Family), t.Name, err)
 		}
 		for _, r := range rules {
 			if m, ok := comparedMark(r.Exprs); ok {

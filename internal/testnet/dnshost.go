@@ -76,13 +76,15 @@ func (h *Host) InstallDeb(pkg string) {
 	}
 }
 
-// busConfig lets anyone own any name and call anything: the host's
-// system bus is the test's own.
-const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+// BusConfig is a dbus-daemon configuration (TYPE: system, custom) that
+// listens on socket and lets anyone own any name and call anything: the
+// bus is the test's own.
+func BusConfig(typ, socket string) string {
+	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
-  <type>system</type>
-  <listen>unix:path=/run/dbus/system_bus_socket</listen>
+  <type>` + typ + `</type>
+  <listen>unix:path=` + socket + `</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -93,6 +95,7 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Con
   </policy>
 </busconfig>
 `
+}
 
 // StartSystemBus starts a dbus-daemon as the host's system bus
 // (/run/dbus/system_bus_socket in its private /run), stopped at the end.
@@ -101,7 +104,7 @@ func (h *Host) StartSystemBus() {
 	if h.Run("sh", "-c", "command -v dbus-daemon").Code != 0 {
 		h.t.Skip("dbus-daemon is not installed (package dbus-daemon)")
 	}
-	h.WriteFile("/run/testnet-bus/system.conf", []byte(busConfig), 0o644)
+	h.WriteFile("/run/testnet-bus/system.conf", []byte(BusConfig("system", "/run/dbus/system_bus_socket")), 0o644)
 	h.MustRun("mkdir", "-p", "/run/dbus")
 	h.StartEnv(nil, "dbus-daemon", "--config-file=/run/testnet-bus/system.conf", "--nofork", "--nopidfile")
 	h.WaitSocket("/run/dbus/system_bus_socket", 10*time.Second)
