@@ -22,6 +22,9 @@ type driver struct {
 	mu      sync.Mutex
 	current *Section
 	sigs    chan os.Signal
+	// interrupted, when set, writes the table of the rows so far; the
+	// signal handler calls it after the hosts are removed.
+	interrupted func()
 }
 
 func newDriver(o *Options) *driver {
@@ -39,6 +42,11 @@ func newDriver(o *Options) *driver {
 		if s != nil {
 			s.cleanup()
 		}
+		d.mu.Lock()
+		if d.interrupted != nil {
+			d.interrupted()
+		}
+		d.mu.Unlock()
 		os.Exit(130)
 	}()
 	return d
@@ -136,14 +144,18 @@ func (s *Section) cleanup() {
 
 // Add adds a row to the table.
 func (s *Section) Add(r Row) {
+	s.d.mu.Lock()
 	s.d.rows = append(s.d.rows, r)
+	s.d.mu.Unlock()
 	logf("   %s", r.progress())
 }
 
 // Note adds a line under the table.
 func (s *Section) Note(format string, a ...any) {
 	n := fmt.Sprintf(format, a...)
+	s.d.mu.Lock()
 	s.d.notes = append(s.d.notes, n)
+	s.d.mu.Unlock()
 	logf("   note: %s", n)
 }
 

@@ -156,26 +156,49 @@ func run(o *Options) int {
 	env.LoadStart = loadAvg()
 	env.Costs = machineCosts(o)
 	vms := otherLoad()
+	// write prints the table and writes it to -o; an interrupt (^C, a
+	// run cut short on a loaded machine) writes the rows measured so far.
+	write := func(notes []string) bool {
+		env.LoadEnd = loadAvg()
+		if vms > 0 {
+			env.OtherLoad = fmt.Sprintf("%d qemu VM(s) running during the run", vms)
+		}
+		env.Elapsed = time.Since(start)
+		table := render(env, d.rows, notes)
+		fmt.Print(table)
+		if o.Out != "" {
+			if err := os.WriteFile(o.Out, []byte(table), 0o644); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+				return false
+			}
+			fmt.Fprintf(os.Stderr, "bench: table written to %s\n", o.Out)
+		}
+		return true
+	}
+	current := ""
+	d.mu.Lock()
+	d.interrupted = func() {
+		write(append(slices.Clone(d.notes), fmt.Sprintf("interrupted during the %s section: its rows so far, and none of the sections after it", current)))
+	}
+	d.mu.Unlock()
 	for _, name := range sectionNames {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, name) {
 			continue
 		}
+		d.mu.Lock()
+		current = name
+		d.mu.Unlock()
 		d.section(name, func(s *Section) { sections[name](s) })
-		vms = max(vms, otherLoad())
+		n := otherLoad()
+		d.mu.Lock()
+		vms = max(vms, n)
+		d.mu.Unlock()
 	}
-	env.LoadEnd = loadAvg()
-	if vms > 0 {
-		env.OtherLoad = fmt.Sprintf("%d qemu VM(s) running during the run", vms)
-	}
-	env.Elapsed = time.Since(start)
-	table := render(env, d.rows, d.notes)
-	fmt.Print(table)
-	if o.Out != "" {
-		if err := os.WriteFile(o.Out, []byte(table), 0o644); err != nil {
-			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(os.Stderr, "bench: table written to %s\n", o.Out)
+	d.mu.Lock()
+	d.interrupted = nil
+	d.mu.Unlock()
+	if !write(d.notes) {
+		return 1
 	}
 	if d.failed > 0 {
 		fmt.Fprintf(os.Stderr, "bench: %d section(s) could not run to the end (see above)\n", d.failed)

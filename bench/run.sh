@@ -6,6 +6,10 @@
 #   sudo BENCH_QUICK=1 make bench        # fewer sizes and runs (about 1.5 minutes)
 #   sudo make bench BENCH_ARGS='-only quick,wg -runs 5'
 #
+# ^C (SIGINT, SIGTERM) removes the hosts and still prints the table of the
+# rows measured so far (and writes bin/bench.md), with a note saying where
+# the run was cut.
+#
 # It builds our wg and wg-quick (make build), the driver (bin/wgbench), an
 # empty Go program (bin/gostart: the Go runtime's start cost), and the
 # newest wireguard-go, standalone, from the module version in our go.mod

@@ -17,6 +17,7 @@ type manyOpts struct {
 	quick   bool // wg-quick's Address
 	key     bool // a private key: every peer then costs the kernel a Curve25519 computation, which TCG makes slow
 	changed bool // the file syncconf goes to
+	extras  bool // every third peer a preshared key, every fifth a persistent keepalive (kernel-json.sh)
 }
 
 // manyConfig is a configuration of n peers in bench/gen.go's shape: peer i
@@ -64,6 +65,13 @@ func manyConfig(n, seed int, o manyOpts) (conf, state string) {
 		}
 		fmt.Fprintf(&b, "\n[Peer]\nPublicKey = %s\nAllowedIPs = %s\nEndpoint = 100.%d.%d.%d:51820\n",
 			key, strings.Join(ips, ", "), 64+h/65536, h/256%256, h%256)
+		if o.extras && i%3 == 0 {
+			psk := sha256.Sum256(append([]byte("psk"), seedBytes[:]...))
+			fmt.Fprintf(&b, "PresharedKey = %s\n", base64.StdEncoding.EncodeToString(psk[:]))
+		}
+		if o.extras && i%5 == 0 {
+			fmt.Fprintf(&b, "PersistentKeepalive = %d\n", 1+i%65535)
+		}
 		for k := range ips {
 			lines = append(lines, "allowed "+key+" "+ips[k], "route "+routes[k])
 		}
@@ -89,6 +97,7 @@ func manyFiles(t *testing.T, dir string) map[string]string {
 		{"w20000", 20000, 102, manyOpts{}},
 		{"w20000-changed", 20000, 102, manyOpts{changed: true}},
 		{"q20000", 20000, 103, manyOpts{quick: true}},
+		{"j5000", 5000, 104, manyOpts{extras: true}},
 	} {
 		conf, state := manyConfig(c.n, c.seed, c.o)
 		for ext, body := range map[string]string{".conf": conf, ".state": state} {

@@ -194,6 +194,12 @@ func buildGuestBinaries(t *testing.T, root string) (map[string]string, time.Dura
 		run("build", "-trimpath", "-o", out, "./cmd/"+c)
 		files["/opt/wgtools/bin/"+c] = out
 	}
+	// The guest's checker of `wg show ... json` (checks/kernel-json.sh)
+	// and the schema it checks against.
+	jc := filepath.Join(dir, "jsoncheck")
+	run("build", "-trimpath", "-o", jc, "./vmtest/cmd/jsoncheck")
+	files["/opt/vmtest/bin/jsoncheck"] = jc
+	files["/opt/vmtest/schema/wg-show.schema.json"] = filepath.Join(root, "dist/schema/wg-show.schema.json")
 	for _, p := range goTestPackages {
 		name := filepath.Base(p) + ".test"
 		out := filepath.Join(dir, name)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/jsontest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -152,6 +154,10 @@ func TestDoctorChecks(t *testing.T) {
 			want: []string{"[interface-missing]", "  run:  wg-quick up wg0\n"}},
 		{name: "interface-missing/json", confA: docConf("", docOK, docEP), noUp: true, code: 1, args: []string{"--json", "--watch", "0"},
 			want: []string{`"schema_version": 1`, `"status": "problems"`, `"check": "interface-missing"`, `"command": "wg-quick up wg0"`, `"line": null`}},
+		{name: "healthy/json", confA: docConf("", docOK, docEP), code: 0, args: []string{"--json", "--watch", "0"},
+			want: []string{`"status": "ok"`, `"exit_code": 0`, `"findings": []`}},
+		{name: "mtu-too-large/json", confA: docConf("MTU = 1500\n", docOK, docEP), code: 1, args: []string{"--json", "--watch", "0"},
+			want: []string{`"check": "mtu-too-large"`, `"command": "ip link set mtu 1440 up dev wg0"`, `"line": "MTU = 1440"`}},
 		{name: "interface-down", confA: docConf("", docOK, docEP), code: 1,
 			setup: func(t *testing.T, a, b *testnet.Host) { a.MustRun("ip", "link", "set", "down", "dev", "wg0") },
 			want:  []string{"[interface-down]", "  run:  ip link set up dev wg0\n"}},
@@ -234,6 +240,9 @@ func TestDoctorChecks(t *testing.T) {
 				t.Errorf("doctor: exit %d, want %d", r.Code, c.code)
 			}
 			mustHold(t, "doctor's output", r.Stdout, c.want...)
+			if slices.Contains(args, "--json") {
+				jsontest.Check(t, "wg-quick-doctor", []byte(r.Stdout))
+			}
 			for _, n := range c.not {
 				if strings.Contains(r.Stdout, n) {
 					t.Errorf("doctor's output holds %q", n)

@@ -78,11 +78,32 @@ func looksLikeNameserver(w string) bool {
 	return w != "" && strings.Trim(w, "0123456789.") == ""
 }
 
-// quickKeys are the [Interface] keys wg-quick consumes, lower case, with
-// their usual spelling.
-var quickKeys = map[string]string{
-	"address": "Address", "mtu": "MTU", "dns": "DNS", "table": "Table", "preup": "PreUp",
-	"predown": "PreDown", "postup": "PostUp", "postdown": "PostDown", "saveconfig": "SaveConfig",
+// quickKey is the usual spelling of a key wg-quick consumes in
+// [Interface], given in lower case, or "". A switch, not a map: a map
+// literal is built at every start of wg, which never needs it for most
+// commands.
+func quickKey(lower string) string {
+	switch lower {
+	case "address":
+		return "Address"
+	case "mtu":
+		return "MTU"
+	case "dns":
+		return "DNS"
+	case "table":
+		return "Table"
+	case "preup":
+		return "PreUp"
+	case "predown":
+		return "PreDown"
+	case "postup":
+		return "PostUp"
+	case "postdown":
+		return "PostDown"
+	case "saveconfig":
+		return "SaveConfig"
+	}
+	return ""
 }
 
 // quickKeyOf returns the wg-quick key a line (as wg's parser cleaned it,
@@ -92,7 +113,7 @@ func quickKeyOf(line string) string {
 	if !ok {
 		return ""
 	}
-	return quickKeys[strings.ToLower(key)]
+	return quickKey(strings.ToLower(key))
 }
 
 // ParseQuick reads a wg-quick configuration file: wg-quick's own keys as
@@ -138,7 +159,7 @@ func ParseQuick(path string, data []byte, opts *Options) (*File, error) {
 			inInterface = true
 		}
 		lower := strings.ToLower(key)
-		if !inInterface || quickKeys[lower] == "" {
+		if !inInterface || quickKey(lower) == "" {
 			f.WGLines = append(f.WGLines, NumberedLine{N: n, Text: line})
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/jsontest"
 )
 
 // dockerForward is `iptables -S FORWARD` and its chains on a host with
@@ -320,6 +321,7 @@ func TestReportJSON(t *testing.T) {
 		} `json:"findings"`
 		NotChecked []any `json:"not_checked"`
 	}
+	jsontest.Check(t, "wg-quick-doctor", b.Bytes())
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
@@ -335,9 +337,17 @@ func TestReportJSON(t *testing.T) {
 	if !strings.Contains(b.String(), `"status": "ok"`) || !strings.Contains(b.String(), `"findings": []`) {
 		t.Errorf("an empty report:\n%s", b.String())
 	}
+	jsontest.Check(t, "wg-quick-doctor", b.Bytes())
 	ok.NotChecked = []NotChecked{{"the firewall", "permission denied"}}
 	if ok.ExitCode() != 2 {
 		t.Errorf("a report with a part not checked: exit %d, want 2", ok.ExitCode())
+	}
+	b.Reset()
+	ok.File = "/etc/wireguard/wg0.conf"
+	ok.WriteJSON(&b)
+	jsontest.Check(t, "wg-quick-doctor", b.Bytes())
+	if !strings.Contains(b.String(), `"status": "incomplete"`) || !strings.Contains(b.String(), `"what": "the firewall"`) {
+		t.Errorf("a report with a part not checked:\n%s", b.String())
 	}
 }
 

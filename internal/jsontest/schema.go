@@ -1,7 +1,8 @@
 // Package jsontest checks our JSON documents (docs/json.md) in tests: it
 // validates them against the JSON Schema files shipped in dist/schema, and
 // compares `wg show ... json` with `wg show ... dump` field by field. It is
-// internal test support: only _test files import it.
+// internal test support: only _test files and the VM guest's checker
+// (vmtest/cmd/jsoncheck) import it.
 package jsontest
 
 import (
@@ -32,24 +33,35 @@ var (
 // Load compiles dist/schema/NAME.schema.json, with formats (date-time)
 // asserted, not only annotated.
 func Load(name string) (*jsonschema.Schema, error) {
+	return LoadFile(filepath.Join(Dir(), name+".schema.json"))
+}
+
+// LoadFile compiles the schema in file (as Load; for a program that
+// carries the schema elsewhere, as the VM guest's checker does).
+func LoadFile(file string) (*jsonschema.Schema, error) {
 	mu.Lock()
 	defer mu.Unlock()
-	if s, ok := compiled[name]; ok {
+	if s, ok := compiled[file]; ok {
 		return s, nil
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	s, err := c.Compile(filepath.Join(Dir(), name+".schema.json"))
+	s, err := c.Compile(file)
 	if err != nil {
-		return nil, fmt.Errorf("compiling the schema %s: %w", name, err)
+		return nil, fmt.Errorf("compiling the schema %s: %w", file, err)
 	}
-	compiled[name] = s
+	compiled[file] = s
 	return s, nil
 }
 
 // Validate checks doc, one JSON document, against the schema NAME.
 func Validate(name string, doc []byte) error {
-	s, err := Load(name)
+	return ValidateFile(filepath.Join(Dir(), name+".schema.json"), doc)
+}
+
+// ValidateFile checks doc, one JSON document, against the schema in file.
+func ValidateFile(file string, doc []byte) error {
+	s, err := LoadFile(file)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
 )
@@ -56,6 +57,54 @@ func BenchmarkFormatUAPISet5000(b *testing.B) {
 
 func BenchmarkEncodeSet5000(b *testing.B) {
 	cfg := bigUAPIConfig(5000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeSet("wg0", cfg, messageBudget); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParseKernelDump20000: the kernel path's read of a device with
+// 20,000 peers (endpoint, handshake, keepalive, two allowed IPs each), as
+// a dump's messages of 50 peers: what `wg show dump` and `wg syncconf`
+// parse on a kernel device (docs/performance.md, kernel path).
+func BenchmarkParseKernelDump20000(b *testing.B) {
+	hs := time.Unix(1700000000, 0)
+	var msgs [][]byte
+	var chunk []conf.DevicePeer
+	for i := range 20000 {
+		chunk = append(chunk, conf.DevicePeer{PublicKey: testKey(i), PersistentKeepalive: 25, LastHandshake: hs,
+			Endpoint: netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), uint16(1024+i)),
+			AllowedIPs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24),
+				netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 200, byte(i >> 8), byte(i)}), 32)}})
+		if len(chunk) == 50 {
+			msgs = append(msgs, getReply(b, len(msgs) == 0, chunk))
+			chunk = nil
+		}
+	}
+	size := 0
+	for _, m := range msgs {
+		size += len(m)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		dev := &conf.Device{}
+		for _, m := range msgs {
+			if err := parseDeviceMessage(m, dev); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(dev.Peers) != 20000 {
+			b.Fatalf("%d peers", len(dev.Peers))
+		}
+	}
+}
+
+// BenchmarkEncodeSet20000: the kernel path's set request for 20,000 peers.
+func BenchmarkEncodeSet20000(b *testing.B) {
+	cfg := bigUAPIConfig(20000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := encodeSet("wg0", cfg, messageBudget); err != nil {

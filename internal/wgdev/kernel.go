@@ -201,54 +201,52 @@ func (k *kernel) get(name string) (*conf.Device, error) {
 }
 
 func parseDeviceMessage(data []byte, dev *conf.Device) error {
-	ad, err := netlink.NewAttributeDecoder(data)
-	if err != nil {
-		return err
-	}
-	for ad.Next() {
-		switch ad.Type() {
+	ad := newAttrReader(data)
+	for ad.next() {
+		switch ad.typ {
 		case unix.WGDEVICE_A_IFNAME:
-			dev.Name = ad.String()
+			dev.Name = ad.str()
 		case unix.WGDEVICE_A_PRIVATE_KEY:
-			copy(dev.PrivateKey[:], ad.Bytes())
+			copy(dev.PrivateKey[:], ad.val)
 		case unix.WGDEVICE_A_PUBLIC_KEY:
-			copy(dev.PublicKey[:], ad.Bytes())
+			copy(dev.PublicKey[:], ad.val)
 		case unix.WGDEVICE_A_LISTEN_PORT:
-			dev.ListenPort = ad.Uint16()
+			dev.ListenPort = ad.u16()
 		case unix.WGDEVICE_A_FWMARK:
-			dev.FwMark = ad.Uint32()
+			dev.FwMark = ad.u32()
 		case unix.WGDEVICE_A_PEERS:
-			ad.Nested(func(peers *netlink.AttributeDecoder) error {
-				for peers.Next() {
-					peers.Nested(func(pd *netlink.AttributeDecoder) error {
-						return parsePeer(pd, dev)
-					})
+			peers := ad.nested()
+			for peers.next() {
+				if err := parsePeer(peers.nested(), dev); err != nil {
+					return err
 				}
-				return peers.Err()
-			})
+			}
+			if peers.err != nil {
+				return peers.err
+			}
 		}
 	}
-	return ad.Err()
+	return ad.err
 }
 
 // parsePeer reads one peer; a peer whose key repeats the previous one is
 // the continuation of a peer split across messages.
-func parsePeer(pd *netlink.AttributeDecoder, dev *conf.Device) error {
+func parsePeer(pd *attrReader, dev *conf.Device) error {
 	var p conf.DevicePeer
 	var hasKey bool
-	for pd.Next() {
-		switch pd.Type() {
+	for pd.next() {
+		switch pd.typ {
 		case unix.WGPEER_A_PUBLIC_KEY:
-			copy(p.PublicKey[:], pd.Bytes())
+			copy(p.PublicKey[:], pd.val)
 			hasKey = true
 		case unix.WGPEER_A_PRESHARED_KEY:
-			copy(p.PresharedKey[:], pd.Bytes())
+			copy(p.PresharedKey[:], pd.val)
 		case unix.WGPEER_A_ENDPOINT:
-			p.Endpoint = decodeSockaddr(pd.Bytes())
+			p.Endpoint = decodeSockaddr(pd.val)
 		case unix.WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
-			p.PersistentKeepalive = pd.Uint16()
+			p.PersistentKeepalive = pd.u16()
 		case unix.WGPEER_A_LAST_HANDSHAKE_TIME:
-			b := pd.Bytes()
+			b := pd.val
 			if len(b) == 16 {
 				sec := int64(binary.NativeEndian.Uint64(b[:8]))
 				nsec := int64(binary.NativeEndian.Uint64(b[8:]))
@@ -257,45 +255,50 @@ func parsePeer(pd *netlink.AttributeDecoder, dev *conf.Device) error {
 				}
 			}
 		case unix.WGPEER_A_RX_BYTES:
-			p.RxBytes = pd.Uint64()
+			p.RxBytes = pd.u64()
 		case unix.WGPEER_A_TX_BYTES:
-			p.TxBytes = pd.Uint64()
+			p.TxBytes = pd.u64()
 		case unix.WGPEER_A_PROTOCOL_VERSION:
-			p.ProtocolVersion = int(pd.Uint32())
+			p.ProtocolVersion = int(pd.u32())
 		case unix.WGPEER_A_ALLOWEDIPS:
-			pd.Nested(func(list *netlink.AttributeDecoder) error {
-				for list.Next() {
-					list.Nested(func(ad *netlink.AttributeDecoder) error {
-						var ip []byte
-						var bits int
-						for ad.Next() {
-							switch ad.Type() {
-							case unix.WGALLOWEDIP_A_IPADDR:
-								ip = ad.Bytes()
-							case unix.WGALLOWEDIP_A_CIDR_MASK:
-								bits = int(ad.Uint8())
-							}
-						}
-						if a, ok := netip.AddrFromSlice(ip); ok {
-							p.AllowedIPs = append(p.AllowedIPs, netip.PrefixFrom(a, bits))
-						}
-						return ad.Err()
-					})
+			list := pd.nested()
+			for list.next() {
+				ad := list.nested()
+				var ip []byte
+				var bits int
+				for ad.next() {
+					switch ad.typ {
+					case unix.WGALLOWEDIP_A_IPADDR:
+						ip = ad.val
+					case unix.WGALLOWEDIP_A_CIDR_MASK:
+						bits = int(ad.u8())
+					}
 				}
-				return list.Err()
-			})
+				if ad.err != nil {
+					return ad.err
+				}
+				if a, ok := netip.AddrFromSlice(ip); ok {
+					p.AllowedIPs = append(p.AllowedIPs, netip.PrefixFrom(a, bits))
+				}
+			}
+			if list.err != nil {
+				return list.err
+			}
 		}
 	}
+	if pd.err != nil {
+		return pd.err
+	}
 	if !hasKey {
-		return pd.Err()
+		return nil
 	}
 	if n := len(dev.Peers); n > 0 && dev.Peers[n-1].PublicKey == p.PublicKey {
 		last := &dev.Peers[n-1]
 		last.AllowedIPs = append(last.AllowedIPs, p.AllowedIPs...)
-		return pd.Err()
+		return nil
 	}
 	dev.Peers = append(dev.Peers, p)
-	return pd.Err()
+	return nil
 }
 
 func decodeSockaddr(b []byte) netip.AddrPort {

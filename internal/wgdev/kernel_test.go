@@ -263,7 +263,7 @@ func TestEncodeSetNoPeers(t *testing.T) {
 }
 
 // getReply builds one WG_CMD_GET_DEVICE reply message as the kernel does.
-func getReply(t *testing.T, device bool, peers []conf.DevicePeer) []byte {
+func getReply(t testing.TB, device bool, peers []conf.DevicePeer) []byte {
 	ae := netlink.NewAttributeEncoder()
 	ae.String(unix.WGDEVICE_A_IFNAME, "wg0")
 	if device {

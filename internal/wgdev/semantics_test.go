@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gowg/wgtools/internal/conf"
 )
 
@@ -258,6 +260,37 @@ func TestSyncStreamed(t *testing.T) {
 			if g, w := <-got, FormatUAPISet(whole); g != w {
 				t.Fatalf("round %d, %s (%d file peers, %d device peers): streamed request differs:\n--- got\n%.2000s\n--- want\n%.2000s", round, cmd, len(file.Peers), len(device.Peers), g, w)
 			}
+		}
+	}
+}
+
+// TestUAPINoTimeout: like the reference's, the client waits for a daemon
+// as long as it takes to answer (a daemon applying 20,000 peers on a
+// loaded machine takes more than a minute): the socket has no receive or
+// send timeout (the one it had, 30 s a read, failed such a setconf with
+// "Protocol error").
+func TestUAPINoTimeout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := dialUAPI(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, opt := range []struct {
+		name string
+		opt  int
+	}{{"SO_RCVTIMEO", unix.SO_RCVTIMEO}, {"SO_SNDTIMEO", unix.SO_SNDTIMEO}} {
+		tv, err := unix.GetsockoptTimeval(c.fd, unix.SOL_SOCKET, opt.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tv.Sec != 0 || tv.Usec != 0 {
+			t.Errorf("%s is %d.%06d s, want none (the reference waits)", opt.name, tv.Sec, tv.Usec)
 		}
 	}
 }

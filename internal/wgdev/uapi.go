@@ -96,12 +96,11 @@ func appendUAPIPeer(b []byte, p *conf.Peer) []byte {
 	return b
 }
 
-// uapiTimeout bounds each read and write of an exchange with a userspace
-// daemon.
-const uapiTimeout = 30 * time.Second
-
 // uapiConn is a connected UAPI socket: a blocking AF_UNIX stream socket
-// with send and receive timeouts. Plain system calls rather than package
+// without timeouts, as the reference's (a daemon applying 20,000 peers on
+// a loaded machine answers after more than a minute; the 30 s limit each
+// read once had made such a setconf fail with "Protocol error" where the
+// reference waits). Plain system calls rather than package
 // net: wg links this package, and net's start-up work (and its poller's
 // goroutines and threads) would be paid by every wg process.
 type uapiConn struct{ fd int }
@@ -113,9 +112,6 @@ func dialUAPI(path string) (*uapiConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tv := unix.NsecToTimeval(uapiTimeout.Nanoseconds())
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	for {
 		err = unix.Connect(fd, &unix.SockaddrUnix{Name: path})
 		if err != unix.EINTR {

@@ -35,6 +35,22 @@ fail() { result FAIL "$@"; }
 skip() { result SKIP "$@"; }
 stubbed() { result FAIL "$1" "our command is a stub: ${2:-it says it is not implemented yet}"; }
 
+# timed LABEL CMD...: CMD's status, and its wall time recorded as
+# "LABEL<TAB>SECONDS" in $OUT/timings.txt and on the console. A figure,
+# never a result: under TCG it means something only against the
+# reference's timed in the same boot.
+timed() {
+	local label=$1 t0 rc s
+	shift
+	t0=$EPOCHREALTIME
+	"$@"
+	rc=$?
+	s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+	printf '%s\t%s\n' "$label" "$s" >> "$OUT/timings.txt"
+	echo "vmtest: time: $label: ${s}s"
+	return $rc
+}
+
 # is_stub FILE...: our command said it is not there yet.
 is_stub() { grep -qs 'not implemented yet' "$@"; }
 

@@ -1,6 +1,7 @@
 # Sourced by run.sh (phase 2): many peers on the kernel module. wg-quick
 # up of 2000 peers (3000 routes), with the default socket buffers and with
 # small ones; ours and the reference's up of 300 peers to the same state.
+# Each wg-quick up and down is timed (lib.sh's timed: $OUT/timings.txt).
 # (kernel-many20k.sh: 20000 peers.) "The state" is what the file says:
 # every route through wg0, and the device's peers with their allowed IPs
 # (read back by the reference wg); `down` leaves the namespace as `up`
@@ -68,12 +69,12 @@ many_quick() {
 	many_ns $ns || { fail "$name: setup" "could not make the namespace"; return; }
 	snap $ns "$d/pre"
 	[ -n "$small" ] && small_buffers on
-	wgq ours $ns "$d/wg0.conf" up "$d/up"
+	timed "$name: wg-quick up (ours)" wgq ours $ns "$d/wg0.conf" up "$d/up"
 	[ -n "$small" ] && small_buffers off
 	rc_ok "$name: up" "$d/up"
 	check_state "$name: the routes, peers and allowed IPs are the file's" $ns "$conf"
 	[ -n "$small" ] && small_buffers on
-	wgq ours $ns "$d/wg0.conf" down "$d/down"
+	timed "$name: wg-quick down (ours)" wgq ours $ns "$d/wg0.conf" down "$d/down"
 	[ -n "$small" ] && small_buffers off
 	rc_ok "$name: down" "$d/down"
 	snap $ns "$d/post"
@@ -106,9 +107,9 @@ for who in ours ref; do
 	cp "$MF/q300.conf" "$d/wg0.conf"
 	many_ns m3 || { fail "$n: setup" "could not make the namespace"; continue; }
 	snap m3 "$d/pre"
-	wgq $who m3 "$d/wg0.conf" up "$d/up"
+	timed "$n: wg-quick up ($who)" wgq $who m3 "$d/wg0.conf" up "$d/up"
 	snap m3 "$d/up"
-	wgq $who m3 "$d/wg0.conf" down "$d/down"
+	timed "$n: wg-quick down ($who)" wgq $who m3 "$d/wg0.conf" down "$d/down"
 	snap m3 "$d/post"
 	ns_del m3
 	rc_ok "$n: up ($who)" "$d/up"
