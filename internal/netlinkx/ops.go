@@ -94,27 +94,40 @@ func AddrAddOf(link string, a conf.Address) AddrAdd {
 	return AddrAdd{Link: link, Raw: a.Raw, Prefix: a.Prefix}
 }
 
-func (o AddrAdd) String() string {
-	// wg-quick picks -6 when the text has a colon.
-	flag := "-4"
-	if strings.Contains(o.Raw, ":") {
-		flag = "-6"
-	}
-	return fmt.Sprintf("ip %s address add %s dev %s", flag, o.Raw, o.Link)
-}
+func (o AddrAdd) String() string { return addrCommand("add", o.Raw, o.Link) }
 
 func (o AddrAdd) apply(h *Handle) error {
-	l, err := h.link(o.Link)
+	l, addr, err := h.addr(o.Link, o.Prefix)
 	if err != nil {
 		return err
 	}
-	addr := &netlink.Addr{IPNet: prefixNet(o.Prefix)}
-	if o.Prefix.Addr().Is4() {
+	return h.h.AddrAdd(l, addr)
+}
+
+// addrCommand is `ip -4|-6 address VERB RAW dev LINK`; wg-quick picks -6
+// when the text has a colon.
+func addrCommand(verb, raw, link string) string {
+	flag := "-4"
+	if strings.Contains(raw, ":") {
+		flag = "-6"
+	}
+	return fmt.Sprintf("ip %s address %s %s dev %s", flag, verb, raw, link)
+}
+
+// addr is the link named and the address p on it, as `ip address` makes
+// it.
+func (h *Handle) addr(link string, p netip.Prefix) (netlink.Link, *netlink.Addr, error) {
+	l, err := h.link(link)
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := &netlink.Addr{IPNet: prefixNet(p)}
+	if p.Addr().Is4() {
 		// `ip address add` sets no broadcast address unless asked; the
 		// zero address tells the netlink package not to compute one.
 		addr.Broadcast = net.IPv4zero
 	}
-	return h.h.AddrAdd(l, addr)
+	return l, addr, nil
 }
 
 // RouteAdd adds a route for Prefix through an interface, into the main
@@ -127,35 +140,49 @@ type RouteAdd struct {
 	TableID uint32
 }
 
-func (o RouteAdd) String() string {
-	// Concatenated: up prints thousands of these.
-	s := "ip " + familyFlag(o.Prefix) + " route add " + conf.FormatPrefix(o.Prefix) + " dev " + o.Link
-	if o.Table != "" {
-		s += " table " + o.Table
+func (o RouteAdd) String() string { return routeCommand("add", o.Prefix, o.Link, o.Table) }
+
+func (o RouteAdd) apply(h *Handle) error {
+	r, err := h.route(o.Link, o.Prefix, o.TableID)
+	if err != nil {
+		return err
+	}
+	r.Protocol = unix.RTPROT_BOOT // what ip gives routes it adds
+	r.Type = unix.RTN_UNICAST
+	r.Scope = netlink.SCOPE_LINK
+	if o.Prefix.Addr().Is6() {
+		r.Scope = netlink.SCOPE_UNIVERSE
+	}
+	return h.h.RouteAdd(r)
+}
+
+// routeCommand is `ip -4|-6 route VERB PREFIX dev LINK [table TABLE]`,
+// concatenated: up prints thousands of these.
+func routeCommand(verb string, p netip.Prefix, link, table string) string {
+	s := "ip " + familyFlag(p) + " route " + verb + " " + conf.FormatPrefix(p) + " dev " + link
+	if table != "" {
+		s += " table " + table
 	}
 	return s
 }
 
-func (o RouteAdd) apply(h *Handle) error {
-	l, err := h.link(o.Link)
+// route is the route for p through the link named, in the main table or
+// table id.
+func (h *Handle) route(link string, p netip.Prefix, id uint32) (*netlink.Route, error) {
+	l, err := h.link(link)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r := &netlink.Route{
 		LinkIndex: l.Attrs().Index,
-		Dst:       prefixNet(o.Prefix.Masked()),
-		Protocol:  unix.RTPROT_BOOT, // what ip gives routes it adds
-		Scope:     netlink.SCOPE_LINK,
-		Type:      unix.RTN_UNICAST,
-		Family:    family(o.Prefix.Addr()),
+		Dst:       prefixNet(p.Masked()),
+		Family:    family(p.Addr()),
+		Table:     unix.RT_TABLE_MAIN,
 	}
-	if o.Prefix.Addr().Is6() {
-		r.Scope = netlink.SCOPE_UNIVERSE
+	if id != 0 {
+		r.Table = int(id)
 	}
-	if o.TableID != 0 {
-		r.Table = int(o.TableID)
-	}
-	return h.h.RouteAdd(r)
+	return r, nil
 }
 
 // RuleAdd adds a policy rule.

@@ -2,14 +2,9 @@ package netlinkx
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
-
-	"github.com/gowg/wgtools/internal/conf"
 )
 
 // The changes `wg-quick reload` makes besides up's: an MTU without
@@ -39,22 +34,12 @@ type AddrDelete struct {
 	Prefix netip.Prefix
 }
 
-func (o AddrDelete) String() string {
-	flag := "-4"
-	if strings.Contains(o.Raw, ":") {
-		flag = "-6"
-	}
-	return fmt.Sprintf("ip %s address delete %s dev %s", flag, o.Raw, o.Link)
-}
+func (o AddrDelete) String() string { return addrCommand("delete", o.Raw, o.Link) }
 
 func (o AddrDelete) apply(h *Handle) error {
-	l, err := h.link(o.Link)
+	l, addr, err := h.addr(o.Link, o.Prefix)
 	if err != nil {
 		return err
-	}
-	addr := &netlink.Addr{IPNet: prefixNet(o.Prefix)}
-	if o.Prefix.Addr().Is4() {
-		addr.Broadcast = net.IPv4zero
 	}
 	return h.h.AddrDel(l, addr)
 }
@@ -68,33 +53,15 @@ type RouteDelete struct {
 	TableID uint32
 }
 
-func (o RouteDelete) String() string {
-	p := o.Prefix
-	s := "ip " + familyFlag(p) + " route delete " + conf.FormatPrefix(p) + " dev " + o.Link
-	if o.Table != "" {
-		s += " table " + o.Table
-	}
-	return s
-}
+func (o RouteDelete) String() string { return routeCommand("delete", o.Prefix, o.Link, o.Table) }
 
 func (o RouteDelete) apply(h *Handle) error {
-	l, err := h.link(o.Link)
+	r, err := h.route(o.Link, o.Prefix, o.TableID)
 	if err != nil {
 		return err
 	}
-	p := o.Prefix
-	r := &netlink.Route{
-		LinkIndex: l.Attrs().Index,
-		Dst:       prefixNet(p.Masked()),
-		Family:    family(p.Addr()),
-		Table:     unix.RT_TABLE_MAIN,
-		// Any scope (the kernel matches the one given otherwise, and
-		// ip route add gives IPv4 routes through a device the link
-		// scope).
-		Scope: netlink.SCOPE_NOWHERE,
-	}
-	if o.TableID != 0 {
-		r.Table = int(o.TableID)
-	}
+	// Any scope (the kernel matches the one given otherwise, and ip route
+	// add gives IPv4 routes through a device the link scope).
+	r.Scope = netlink.SCOPE_NOWHERE
 	return h.h.RouteDel(r)
 }
