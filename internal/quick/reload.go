@@ -45,17 +45,7 @@ func Reload(ctx context.Context, sys *Sys, l *Loaded, hooks bool) int {
 		return die(sys, err)
 	}
 	r.changing = func() error { return lock.Changing("reload") }
-	if err := r.run(ctx, reloadPhasesOf(sys, l, hooks, finishing)...); err != nil {
-		if ctx.Err() != nil {
-			err = context.Cause(ctx)
-			fmt.Fprintf(sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
-		} else {
-			report(sys.Stderr, err)
-		}
-		r.rollback()
-		return exitCode(err)
-	}
-	return 0
+	return r.runOrUndo(ctx, reloadPhasesOf(sys, l, hooks, finishing)...)
 }
 
 // canReload: the interface is up (a WireGuard interface of that name

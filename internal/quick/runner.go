@@ -312,6 +312,23 @@ func (r *runner) rollback() {
 	r.status = status
 }
 
+// runOrUndo runs phases as up and reload do: on a failure or a signal it
+// says why and rolls back, and returns the exit status.
+func (r *runner) runOrUndo(ctx context.Context, phases ...Phase) int {
+	err := r.run(ctx, phases...)
+	if err == nil {
+		return 0
+	}
+	if ctx.Err() != nil {
+		err = context.Cause(ctx)
+		fmt.Fprintf(r.sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
+	} else {
+		report(r.sys.Stderr, err)
+	}
+	r.rollback()
+	return exitCode(err)
+}
+
 // deviceSafe reports whether an Op cannot change a WireGuard device's
 // peers (so that a device read before it still holds).
 func deviceSafe(op Op) bool {

@@ -39,17 +39,7 @@ func Up(ctx context.Context, sys *Sys, l *Loaded) int {
 		fmt.Fprintln(sys.Stderr, warning)
 	}
 	r.changing = func() error { return lock.Changing("up") }
-	if err := r.run(ctx, upPhases(sys, l)...); err != nil {
-		if ctx.Err() != nil {
-			err = context.Cause(ctx)
-			fmt.Fprintf(sys.Stderr, "[!] Interrupted by %s: undoing what was done.\n", signalName(err))
-		} else {
-			report(sys.Stderr, err)
-		}
-		r.rollback()
-		return exitCode(err)
-	}
-	return 0
+	return r.runOrUndo(ctx, upPhases(sys, l)...)
 }
 
 // canUp is what up checks before it changes anything: the interface does
