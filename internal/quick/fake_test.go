@@ -276,20 +276,7 @@ func (f *fakeHost) Apply(op netlinkx.Op) error {
 		if err := f.noRules[o.Rule.Family]; err != nil {
 			return fail(err)
 		}
-		// The kernel's default priority: the second rule's, less one.
-		r := o.Rule
-		list := f.rules[r.Family]
-		if r.Priority < 0 {
-			r.Priority = 0
-			if len(list) >= 2 && list[1].Priority > 0 {
-				r.Priority = list[1].Priority - 1
-			}
-		}
-		i := 0
-		for i < len(list) && list[i].Priority <= r.Priority {
-			i++
-		}
-		f.rules[r.Family] = slices.Insert(list, i, r)
+		f.rules[o.Rule.Family] = insertRule(f.rules[o.Rule.Family], o.Rule)
 	case netlinkx.RuleDelete:
 		list := f.rules[o.Rule.Family]
 		q := o.Rule

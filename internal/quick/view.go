@@ -490,7 +490,12 @@ func (v *View) ruleAdd(r netlinkx.Rule) {
 	if v.loadRules(r.Family) != nil {
 		return
 	}
-	list := v.rules[r.Family]
+	v.rules[r.Family] = insertRule(v.rules[r.Family], r)
+}
+
+// insertRule inserts r into list (ordered by priority) where the kernel
+// puts it: without a priority, at the second rule's priority less one.
+func insertRule(list []netlinkx.Rule, r netlinkx.Rule) []netlinkx.Rule {
 	if r.Priority < 0 {
 		r.Priority = 0
 		if len(list) >= 2 && list[1].Priority > 0 {
@@ -501,7 +506,7 @@ func (v *View) ruleAdd(r netlinkx.Rule) {
 	for i < len(list) && list[i].Priority <= r.Priority {
 		i++
 	}
-	v.rules[r.Family] = slices.Insert(list, i, r)
+	return slices.Insert(list, i, r)
 }
 
 // ruleDelete removes the first rule that matches every field set in q.
