@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -376,7 +377,7 @@ func runBadCase(t *testing.T, c badCase) {
 		t.Errorf("the output shows a key (%q)", k)
 	}
 	if after := fullState(t, h, ifaces...); after != before {
-		t.Errorf("the host changed:\n%s", lineDiff(before, after))
+		t.Errorf("the host changed:\n%s", difftest.Lines(before, after))
 	}
 }
 

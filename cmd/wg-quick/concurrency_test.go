@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -196,7 +197,7 @@ func TestOneWinnerUpUp(t *testing.T) {
 			t.Fatalf("round %d: %d winners", round, won)
 		}
 		if got := ifaceState(t, a); got != upState {
-			t.Fatalf("round %d: the interface is not as one up makes it:\n%s", round, lineDiff(upState, got))
+			t.Fatalf("round %d: the interface is not as one up makes it:\n%s", round, difftest.Lines(upState, got))
 		}
 		mustQuick(t, a, "down", "wg0")
 	}
@@ -244,7 +245,7 @@ func TestOneWinnerUpDown(t *testing.T) {
 			got = ifaceState(t, a)
 		}
 		if got != want {
-			t.Fatalf("round %d: the interface is not exactly %s:\n%s", round, name, lineDiff(want, got))
+			t.Fatalf("round %d: the interface is not exactly %s:\n%s", round, name, difftest.Lines(want, got))
 		}
 		if name == "down" {
 			mustQuick(t, a, "up", "wg0")
@@ -306,7 +307,7 @@ func TestLoserDoesNotTouch(t *testing.T) {
 				t.Errorf("%s while up is stopped after %d steps: exit %d\n%s", verb, n, r.Code, r.Stderr)
 			}
 			if got := ifaceState(t, a); got != held {
-				t.Errorf("%s while up is stopped after %d steps changed the host:\n%s", verb, n, lineDiff(held, got))
+				t.Errorf("%s while up is stopped after %d steps changed the host:\n%s", verb, n, difftest.Lines(held, got))
 			}
 		}
 		cmd.Process.Signal(syscall.SIGCONT)
@@ -314,7 +315,7 @@ func TestLoserDoesNotTouch(t *testing.T) {
 			t.Fatalf("the stopped up, continued: %v\n%s", err, stderr.String())
 		}
 		if got := ifaceState(t, a); got != upState {
-			t.Errorf("the continued up (stopped after %d steps) is not a whole up:\n%s\nits trace:\n%s", n, lineDiff(upState, got), stderr.String())
+			t.Errorf("the continued up (stopped after %d steps) is not a whole up:\n%s\nits trace:\n%s", n, difftest.Lines(upState, got), stderr.String())
 		}
 		mustQuick(t, a, "down", "wg0")
 	}

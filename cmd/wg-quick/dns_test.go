@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -96,21 +97,21 @@ func TestDNSRealResolvconf(t *testing.T) {
 				got := run(ours, ourEnv(t), filepath.Join(binaries(t), "wg-quick"), verb)
 				want := run(ref, refEnv, "/usr/bin/wg-quick", verb)
 				if got != want {
-					t.Errorf("%s: resolvconf calls differ (- reference, + ours):\n%s", verb, lineDiff(want, got))
+					t.Errorf("%s: resolvconf calls differ (- reference, + ours):\n%s", verb, difftest.Lines(want, got))
 				}
 				if verb == "up" && !strings.Contains(got, "resolvconf -a "+c.name+" -m 0 -x") {
 					t.Errorf("up: no record %s:\n%s", c.name, got)
 				}
 				o, r := ours.ReadFile("/etc/resolv.conf"), ref.ReadFile("/etc/resolv.conf")
 				if o != r {
-					t.Errorf("%s: /etc/resolv.conf differs (- reference, + ours):\n%s", verb, lineDiff(r, o))
+					t.Errorf("%s: /etc/resolv.conf differs (- reference, + ours):\n%s", verb, difftest.Lines(r, o))
 				}
 				if up := strings.Contains(o, "10.0.0.53"); up != (verb == "up") {
 					t.Errorf("%s: /etc/resolv.conf:\n%s", verb, o)
 				}
 			}
 			if after := ours.ReadFile("/etc/resolv.conf"); after != before {
-				t.Errorf("/etc/resolv.conf after down differs from before up:\n%s", lineDiff(before, after))
+				t.Errorf("/etc/resolv.conf after down differs from before up:\n%s", difftest.Lines(before, after))
 			}
 		})
 	}
@@ -183,7 +184,7 @@ func TestDNSResolved(t *testing.T) {
 				h.MustRun("sh", "-c", strings.TrimPrefix(l, "[#] "))
 			}
 			if again := linkDNS(h); again != set {
-				t.Errorf("the [#] lines replayed set (+) otherwise than up (-):\n%s", lineDiff(set, again))
+				t.Errorf("the [#] lines replayed set (+) otherwise than up (-):\n%s", difftest.Lines(set, again))
 			}
 			// save reads the servers back and keeps the file's search domain.
 			if s := h.RunEnv(ourEnv(t), filepath.Join(binaries(t), "wg-quick"), "save", "wg0"); s.Code != 0 {

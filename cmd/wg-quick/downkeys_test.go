@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -147,7 +148,7 @@ func TestDownSaveNeedLittle(t *testing.T) {
 						t.Errorf("down printed a key")
 					}
 					if got := waitState(t, h, before); got != before {
-						t.Errorf("down left the host changed:\n%s", lineDiff(before, got))
+						t.Errorf("down left the host changed:\n%s", difftest.Lines(before, got))
 					}
 				})
 			}
@@ -186,7 +187,7 @@ func TestTableNameUnknown(t *testing.T) {
 						}
 					}
 					if got := waitState(t, h, before); got != before {
-						t.Errorf("the host changed:\n%s", lineDiff(before, got))
+						t.Errorf("the host changed:\n%s", difftest.Lines(before, got))
 					}
 				})
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -158,43 +159,8 @@ func twoPeers(t *testing.T) (a, b *testnet.Host) {
 func diffState(t *testing.T, what, before, after string) {
 	t.Helper()
 	if before != after {
-		t.Errorf("%s: state after down differs from before up:\n%s", what, lineDiff(before, after))
+		t.Errorf("%s: state after down differs from before up:\n%s", what, difftest.Lines(before, after))
 	}
-}
-
-// lineDiff shows the lines only in a (-) and only in b (+), in order (a
-// longest-common-subsequence diff; the texts are short).
-func lineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	n, m := len(al), len(bl)
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if al[i] == bl[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && al[i] == bl[j]:
-			i, j = i+1, j+1
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&out, "+ %s\n", bl[j])
-			j++
-		default:
-			fmt.Fprintf(&out, "- %s\n", al[i])
-			i++
-		}
-	}
-	return out.String()
 }
 
 // TestSeed1 is the demo: two peers, ping and HTTP through the tunnel, and

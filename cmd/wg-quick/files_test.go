@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -72,7 +73,7 @@ func TestSaveFullDisk(t *testing.T) {
 		t.Errorf("files left in /etc/wireguard:\n%s\nbefore:\n%s", got, listing2)
 	}
 	if got := fullState(t, a, "wg0"); got != state {
-		t.Errorf("the host changed:\n%s", lineDiff(state, got))
+		t.Errorf("the host changed:\n%s", difftest.Lines(state, got))
 	}
 	// With room again, save works: 0600, the running port.
 	a.MustRun("rm", "/etc/wireguard/filler")

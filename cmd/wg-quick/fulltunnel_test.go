@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -162,7 +163,7 @@ func stepEnv(t *testing.T, c string, h *testnet.Host, env []string, prefix, extr
 	refErr := readRef(t, c, prefix+".stderr")
 	refErr = netnsNoise.ReplaceAllString(bannerLine.ReplaceAllString(refErr, ""), "") + extraErr
 	if r.Stderr != refErr {
-		t.Errorf("%s: stderr differs (- reference, + ours):\n%s", prefix, lineDiff(refErr, r.Stderr))
+		t.Errorf("%s: stderr differs (- reference, + ours):\n%s", prefix, difftest.Lines(refErr, r.Stderr))
 	}
 	// The payload captures recorded no status (fulltunnel-payloads has
 	// no .rc files): then success is wanted.
@@ -215,7 +216,7 @@ func TestReferenceFullTunnel(t *testing.T) {
 			got := a.MustRun("ip", "route", "get", "198.51.100.7") + a.MustRun("ip", "route", "get", "192.0.2.2") +
 				a.MustRun("ip", "route", "get", "198.51.100.7", "mark", "51820") + a.MustRun("ip", "-6", "route", "get", "2001:db8:99::1")
 			if got != ref {
-				t.Errorf("route get differs (- reference, + ours):\n%s", lineDiff(ref, got))
+				t.Errorf("route get differs (- reference, + ours):\n%s", difftest.Lines(ref, got))
 			}
 			compareState(t, c, "A-state-up", ftSnap(t, c, "A-state-up", a, false), "wg0")
 			stepEnv(t, c, a, nil, "A-down", svmRestore, "down", "wg0")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -121,7 +122,7 @@ func TestKillAtEveryStep(t *testing.T) {
 						t.Fatalf("up with %s: exit %d\n%s", hook, r.Code, r.Stderr)
 					}
 					if got := fullState(t, a, "wg0"); got != upState {
-						t.Errorf("up with %s: not the state of an up:\n%s", hook, lineDiff(upState, got))
+						t.Errorf("up with %s: not the state of an up:\n%s", hook, difftest.Lines(upState, got))
 					}
 					hookedRun(t, a, "", "down", "wg0")
 					break
@@ -143,7 +144,7 @@ func TestKillAtEveryStep(t *testing.T) {
 					t.Errorf("up after an up killed after %d steps: exit %d\n%s", n, u.Code, u.Stderr)
 				}
 				if got := waitState(t, a, upState); got != upState {
-					t.Errorf("up after an up killed after %d steps: not the state of an up:\n%s", n, lineDiff(upState, got))
+					t.Errorf("up after an up killed after %d steps: not the state of an up:\n%s", n, difftest.Lines(upState, got))
 				}
 				if d, _ := hookedRun(t, a, "", "down", "wg0"); d.Code != 0 {
 					t.Errorf("down: exit %d\n%s", d.Code, d.Stderr)
@@ -224,7 +225,7 @@ func TestKillDownAtEveryStep(t *testing.T) {
 			t.Errorf("up after a down killed after %d steps, before it changed anything: exit %d\n%s", n, u.Code, u.Stderr)
 		}
 		if got := waitState(t, a, upState); got != upState {
-			t.Errorf("up after a down killed after %d steps: not the state of an up:\n%s", n, lineDiff(upState, got))
+			t.Errorf("up after a down killed after %d steps: not the state of an up:\n%s", n, difftest.Lines(upState, got))
 		}
 	}
 	if n < 3 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -50,10 +51,10 @@ func TestSharedRunUserspace(t *testing.T) {
 				t.Errorf("up in B: no clear message:\n%s", r.Stderr)
 			}
 			if got := waitStateOn(t, b, before); got != before {
-				t.Errorf("B changed:\n%s", lineDiff(before, got))
+				t.Errorf("B changed:\n%s", difftest.Lines(before, got))
 			}
 			if got := fullState(t, a, "wg0"); got != aUp {
-				t.Errorf("A's wg0 changed:\n%s", lineDiff(aUp, got))
+				t.Errorf("A's wg0 changed:\n%s", difftest.Lines(aUp, got))
 			}
 		})
 	}
@@ -107,7 +108,7 @@ func TestSrcValidMarkMixed(t *testing.T) {
 			t.Errorf("src_valid_mark %s at the end, 0 before the first up", v)
 		}
 		if got := waitState(t, a, before); got != before {
-			t.Errorf("the host changed:\n%s", lineDiff(before, got))
+			t.Errorf("the host changed:\n%s", difftest.Lines(before, got))
 		}
 	})
 	t.Run("record-no-longer-matches", func(t *testing.T) {

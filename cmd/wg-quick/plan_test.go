@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/jsontest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
@@ -54,12 +55,12 @@ func dryThenRealEnv(t *testing.T, h *testnet.Host, env []string, verb string) {
 	before := fullState(t, h, "wg0")
 	dry := quickIn(t, h, env, "--dry-run", verb, "wg0")
 	if after := fullState(t, h, "wg0"); after != before {
-		t.Fatalf("%s --dry-run changed the host:\n%s", verb, lineDiff(before, after))
+		t.Fatalf("%s --dry-run changed the host:\n%s", verb, difftest.Lines(before, after))
 	}
 	real := quickIn(t, h, env, verb, "wg0")
 	plan, trace := strings.Join(traceLines(dry.Stdout), "\n"), strings.Join(traceLines(real.Stderr), "\n")
 	if plan != trace {
-		t.Errorf("%s: the plan is not the run's trace (- plan, + run):\n%s\n--- dry run's stderr\n%s--- run's stderr\n%s", verb, lineDiff(plan, trace), dry.Stderr, real.Stderr)
+		t.Errorf("%s: the plan is not the run's trace (- plan, + run):\n%s\n--- dry run's stderr\n%s--- run's stderr\n%s", verb, difftest.Lines(plan, trace), dry.Stderr, real.Stderr)
 	}
 	if dry.Code != real.Code {
 		t.Errorf("%s: the dry run's status %d, the run's %d\n%s", verb, dry.Code, real.Code, real.Stderr)
@@ -199,7 +200,7 @@ func TestDryRunJSONSchema(t *testing.T) {
 			}
 		}
 		if strings.Join(lines, "\n") != strings.Join(traceLines(text.Stdout), "\n") {
-			t.Errorf("%s: the JSON plan's lines differ from the text plan:\n%s", verb, lineDiff(strings.Join(traceLines(text.Stdout), "\n"), strings.Join(lines, "\n")))
+			t.Errorf("%s: the JSON plan's lines differ from the text plan:\n%s", verb, difftest.Lines(strings.Join(traceLines(text.Stdout), "\n"), strings.Join(lines, "\n")))
 		}
 		if k := leaked(js.Stdout, secretForms(relPriv, relPSK)); k != "" {
 			t.Errorf("%s --json shows a key", verb)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -200,7 +201,7 @@ func stateDiffs(c, dir string, ours map[string]string, iface string) []string {
 			ref, got = mask(ref), mask(got)
 		}
 		if normState(ref) != normState(got) {
-			diffs = append(diffs, fmt.Sprintf("%s/%s differs (- reference, + ours):\n%s", dir, n, lineDiff(normState(ref), normState(got))))
+			diffs = append(diffs, fmt.Sprintf("%s/%s differs (- reference, + ours):\n%s", dir, n, difftest.Lines(normState(ref), normState(got))))
 		}
 	}
 	return diffs
@@ -227,7 +228,7 @@ func step(t *testing.T, c string, h *testnet.Host, prefix string, args ...string
 	refErr := readRef(t, c, prefix+".stderr")
 	refErr = netnsNoise.ReplaceAllString(bannerLine.ReplaceAllString(refErr, ""), "")
 	if r.Stderr != refErr {
-		t.Errorf("%s: stderr differs (- reference, + ours):\n%s", prefix, lineDiff(refErr, r.Stderr))
+		t.Errorf("%s: stderr differs (- reference, + ours):\n%s", prefix, difftest.Lines(refErr, r.Stderr))
 	}
 	refRC := readRef(t, c, prefix+".rc")
 	if strings.TrimSpace(refRC) != fmt.Sprint(r.Code) {
@@ -247,7 +248,7 @@ func compareSaved(t *testing.T, c, refName, got string) {
 	// Ours keeps the file (issue 16): what it configures must be what the
 	// reference's configures, and the file's comments must still be there.
 	if a, b := savedConfig(t, ref), savedConfig(t, got); a != b {
-		t.Errorf("%s configures otherwise (- reference, + ours):\n%s\nours:\n%s", refName, lineDiff(a, b), got)
+		t.Errorf("%s configures otherwise (- reference, + ours):\n%s\nours:\n%s", refName, difftest.Lines(a, b), got)
 	}
 	// (After down, the peer that was removed took its comment with it.)
 	for l := range strings.SplitSeq(input, "\n") {
@@ -347,7 +348,7 @@ func TestReferenceCases(t *testing.T) {
 			step(t, c, a, "A-down", "down", "wg0")
 			ref := readRef(t, c, "resolvconf.log")
 			if got := a.ReadFile("/run/resolvconf.log"); got != ref {
-				t.Errorf("resolvconf calls differ (- reference, + ours):\n%s", lineDiff(ref, got))
+				t.Errorf("resolvconf calls differ (- reference, + ours):\n%s", difftest.Lines(ref, got))
 			}
 		}},
 		{"saveconfig", func(t *testing.T, c string, a, b *testnet.Host) {
@@ -420,7 +421,7 @@ func TestExternalUserspace(t *testing.T) {
 	r := a.RunEnv(env, filepath.Join(binaries(t), "wg-quick"), "up", "wg0")
 	ref := readRef(t, "p2p", "A-up.stderr")
 	if r.Code != 0 || r.Stderr != ref {
-		t.Errorf("up: exit %d, stderr differs (- reference, + ours):\n%s", r.Code, lineDiff(ref, r.Stderr))
+		t.Errorf("up: exit %d, stderr differs (- reference, + ours):\n%s", r.Code, difftest.Lines(ref, r.Stderr))
 	}
 	if ps := a.Snapshot(); !strings.Contains(ps, "wireguard-go wg0") {
 		t.Errorf("no wireguard-go process:\n%s", ps)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -135,7 +136,7 @@ func TestReloadKeepsStream(t *testing.T) {
 		}
 		got, want := comparable(t, a), fresh.of(f.conf)
 		if got != want {
-			t.Errorf("after the reload to %s, the state is not a fresh up's (- fresh up, + reload):\n%s", f.name, lineDiff(want, got))
+			t.Errorf("after the reload to %s, the state is not a fresh up's (- fresh up, + reload):\n%s", f.name, difftest.Lines(want, got))
 		}
 		time.Sleep(300 * time.Millisecond) // the stream goes on meanwhile
 	}
@@ -169,7 +170,7 @@ func TestReloadBadFileChangesNothing(t *testing.T) {
 			t.Errorf("reload of a bad file: exit %d\n%s", r.Code, r.Stderr)
 		}
 		if after := fullState(t, a, "wg0"); after != before {
-			t.Errorf("the bad file changed the host:\n%s", lineDiff(before, after))
+			t.Errorf("the bad file changed the host:\n%s", difftest.Lines(before, after))
 		}
 	}
 	a.WriteFile(confPath, []byte(files[0].conf), 0o600)
@@ -180,7 +181,7 @@ func TestReloadBadFileChangesNothing(t *testing.T) {
 		t.Errorf("reload of an interface that is not up: exit %d\n%s", r.Code, r.Stderr)
 	}
 	if after := fullState(t, a, "wg0"); after != before {
-		t.Errorf("reload changed the host:\n%s", lineDiff(before, after))
+		t.Errorf("reload changed the host:\n%s", difftest.Lines(before, after))
 	}
 }
 
@@ -230,7 +231,7 @@ func TestKillReloadAtEveryStep(t *testing.T) {
 					t.Errorf("reload after a reload killed after %d steps: exit %d\n%s", n, f.Code, f.Stderr)
 				}
 				if got := waitState(t, a, reloaded); got != reloaded {
-					t.Errorf("reload after a reload killed after %d steps: not the state of a reload:\n%s", n, lineDiff(reloaded, got))
+					t.Errorf("reload after a reload killed after %d steps: not the state of a reload:\n%s", n, difftest.Lines(reloaded, got))
 				}
 				// Back, killed again, then down.
 				a.WriteFile(confPath, []byte(c.from), 0o600)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -82,7 +83,7 @@ func TestSaveKeepsTheFile(t *testing.T) {
 			}
 			refShow, ourShow := showconf(ref), showconf(ours)
 			if refShow != ourShow {
-				t.Errorf("the reference reads our file (+) otherwise than its own (-):\n%s", lineDiff(refShow, ourShow))
+				t.Errorf("the reference reads our file (+) otherwise than its own (-):\n%s", difftest.Lines(refShow, ourShow))
 			}
 			quickKeys := func(text string) string {
 				f, err := conf.ParseQuick("wg0.conf", []byte(text), &conf.Options{Resolver: conf.ResolverFunc(func(string) (netip.Addr, error) {
@@ -105,7 +106,7 @@ func TestSaveKeepsTheFile(t *testing.T) {
 				return conf.Canonical(&f.Config)
 			}
 			if a, b := quickKeys(ref), quickKeys(ours); a != b {
-				t.Errorf("wg-quick's keys differ (- reference, + ours):\n%s", lineDiff(a, b))
+				t.Errorf("wg-quick's keys differ (- reference, + ours):\n%s", difftest.Lines(a, b))
 			}
 			if *update {
 				os.WriteFile(filepath.Join(dir, "saved.conf"), []byte(ref), 0o644)
@@ -113,10 +114,10 @@ func TestSaveKeepsTheFile(t *testing.T) {
 				return
 			}
 			if want := read("saved.conf"); ref != want {
-				t.Errorf("the reference's save differs from saved.conf (-want +got):\n%s", lineDiff(want, ref))
+				t.Errorf("the reference's save differs from saved.conf (-want +got):\n%s", difftest.Lines(want, ref))
 			}
 			if want := read("want.conf"); ours != want {
-				t.Errorf("our save differs from want.conf (-want +got):\n%s", lineDiff(want, ours))
+				t.Errorf("our save differs from want.conf (-want +got):\n%s", difftest.Lines(want, ours))
 			}
 		})
 	}

@@ -1,12 +1,12 @@
 package conf
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/gowg/wgtools/internal/difftest"
 )
 
 // testHosts are the host names the save cases use (the system test gives
@@ -79,36 +79,17 @@ func TestMergeSaved(t *testing.T) {
 				t.Fatal(err)
 			}
 			if string(got) != string(want) {
-				t.Errorf("merged (-want +got):\n%s", diffLines(string(want), string(got)))
+				t.Errorf("merged (-want +got):\n%s", difftest.Lines(string(want), string(got)))
 			}
 			back, err := ParseQuick("merged.conf", got, testOptions())
 			if err != nil {
 				t.Fatalf("the merged file does not parse: %v\n%s", err, got)
 			}
 			if a, b := Canonical(state), Canonical(&back.Config); a != b {
-				t.Errorf("the merged file configures (-) otherwise than the state (+):\n%s", diffLines(b, a))
+				t.Errorf("the merged file configures (-) otherwise than the state (+):\n%s", difftest.Lines(b, a))
 			}
 		})
 	}
-}
-
-// diffLines shows the lines of a and b that differ, in order.
-func diffLines(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	for i := 0; i < max(len(al), len(bl)); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			fmt.Fprintf(&out, "%d: - %s\n%d: + %s\n", i+1, x, i+1, y)
-		}
-	}
-	return out.String()
 }
 
 // TestMergeSavedShapes: cases too small for a golden directory.
@@ -166,7 +147,7 @@ func TestMergeSavedShapes(t *testing.T) {
 				t.Fatalf("does not parse: %v", err)
 			}
 			if a, b := Canonical(state), Canonical(&back.Config); a != b {
-				t.Errorf("configures otherwise (-want +got):\n%s", diffLines(a, b))
+				t.Errorf("configures otherwise (-want +got):\n%s", difftest.Lines(a, b))
 			}
 		})
 	}

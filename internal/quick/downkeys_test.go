@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 )
 
 // loadAs parses text as the verb's reading does (cmd/wg-quick): down
@@ -108,7 +109,7 @@ func TestDownSaveReadOnlyTheirKeys(t *testing.T) {
 				t.Errorf("down's hook trace:\n%s", out)
 			}
 			if after := f.state(); after != before {
-				t.Errorf("down left:\n%s", lineDiff(before, after))
+				t.Errorf("down left:\n%s", difftest.Lines(before, after))
 			}
 		})
 	}
@@ -148,7 +149,7 @@ func TestUpTableName(t *testing.T) {
 			}
 			if c.code != 0 {
 				if after := f.state(); after != before {
-					t.Errorf("up changed the host:\n%s", lineDiff(before, after))
+					t.Errorf("up changed the host:\n%s", difftest.Lines(before, after))
 				}
 			}
 		})

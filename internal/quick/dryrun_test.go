@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/jsontest"
 )
 
@@ -54,12 +55,12 @@ func TestDryRunIsTheTrace(t *testing.T) {
 				plan := traceLines(f.stdout.String())
 				f.log = slices.DeleteFunc(f.log, func(s string) bool { return strings.HasPrefix(s, "resolvconf -l ") }) // reads
 				if after := f.state(); after != before || len(f.log) != 0 {
-					t.Fatalf("%s --dry-run changed the machine:\n%s\ndone: %q", v, lineDiff(before, after), f.log)
+					t.Fatalf("%s --dry-run changed the machine:\n%s\ndone: %q", v, difftest.Lines(before, after), f.log)
 				}
 				out, realCode := runVerb(t, f, l, v)
 				trace := traceLines(f.stderr.String())
 				if strings.Join(plan, "\n") != strings.Join(trace, "\n") {
-					t.Errorf("%s: the plan differs from the run's trace:\n%s\nrun:\n%s", v, lineDiff(strings.Join(plan, "\n"), strings.Join(trace, "\n")), out)
+					t.Errorf("%s: the plan differs from the run's trace:\n%s\nrun:\n%s", v, difftest.Lines(strings.Join(plan, "\n"), strings.Join(trace, "\n")), out)
 				}
 				if code != realCode {
 					t.Errorf("%s: the dry run's status %d, the run's %d", v, code, realCode)
@@ -115,7 +116,7 @@ func TestDryRunJSON(t *testing.T) {
 		}
 	}
 	if strings.Join(got, "\n") != strings.Join(lines, "\n") {
-		t.Errorf("JSON lines differ from the text plan:\n%s", lineDiff(strings.Join(lines, "\n"), strings.Join(got, "\n")))
+		t.Errorf("JSON lines differ from the text plan:\n%s", difftest.Lines(strings.Join(lines, "\n"), strings.Join(got, "\n")))
 	}
 	if strings.Contains(f.stdout.String(), keyAPriv) {
 		t.Error("the JSON plan shows the private key")

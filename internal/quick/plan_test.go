@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/dns"
 	"github.com/gowg/wgtools/internal/firewall"
 	"github.com/gowg/wgtools/internal/netlinkx"
@@ -118,27 +119,8 @@ func golden(t *testing.T, name, got string) {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if string(want) != got {
-		t.Errorf("%s differs (-want +got):\n%s", path, lineDiff(string(want), got))
+		t.Errorf("%s differs (-want +got):\n%s", path, difftest.Lines(string(want), got))
 	}
-}
-
-// lineDiff is a small line diff for test failures.
-func lineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			fmt.Fprintf(&out, "line %d:\n-%s\n+%s\n", i+1, x, y)
-		}
-	}
-	return out.String()
 }
 
 func refConf(t *testing.T, c string) string {
@@ -574,7 +556,7 @@ func TestFullTunnelTwoInterfaces(t *testing.T) {
 		fmt.Fprintf(&b, "#### %s %s\n%s== state\n%s\n", step.verb, step.l.Interface, out, f.state())
 	}
 	if after := f.state(); after != before {
-		t.Errorf("state after differs from before:\n%s", lineDiff(before, after))
+		t.Errorf("state after differs from before:\n%s", difftest.Lines(before, after))
 	}
 	golden(t, "fulltunnel-two-interfaces", b.String())
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 )
 
 // reloadConf is a configuration of the reload tests: {EXTRA} goes into
@@ -92,7 +93,7 @@ func reloadMatrix(t *testing.T, setup func(f *fakeHost)) {
 				}
 				plan := traceLines(f.stdout.String())
 				if after := f.state() + f.deviceState(); after != before {
-					t.Fatalf("the dry run changed the machine:\n%s", lineDiff(before, after))
+					t.Fatalf("the dry run changed the machine:\n%s", difftest.Lines(before, after))
 				}
 				f.stderr.Reset()
 				if code := Reload(context.Background(), f.sys(), l, false); code != 0 {
@@ -100,10 +101,10 @@ func reloadMatrix(t *testing.T, setup func(f *fakeHost)) {
 				}
 				trace := traceLines(f.stderr.String())
 				if strings.Join(plan, "\n") != strings.Join(trace, "\n") {
-					t.Errorf("plan and trace differ:\n%s\nplan:\n%s\ntrace:\n%s", lineDiff(strings.Join(plan, "\n"), strings.Join(trace, "\n")), strings.Join(plan, "\n"), strings.Join(trace, "\n"))
+					t.Errorf("plan and trace differ:\n%s\nplan:\n%s\ntrace:\n%s", difftest.Lines(strings.Join(plan, "\n"), strings.Join(trace, "\n")), strings.Join(plan, "\n"), strings.Join(trace, "\n"))
 				}
 				if got, want := f.state()+f.deviceState(), fresh.state()+fresh.deviceState(); got != want {
-					t.Errorf("after the reload (- fresh up, + reload):\n%s\ntrace:\n%s", lineDiff(want, got), strings.Join(trace, "\n"))
+					t.Errorf("after the reload (- fresh up, + reload):\n%s\ntrace:\n%s", difftest.Lines(want, got), strings.Join(trace, "\n"))
 				}
 				f.stderr.Reset()
 				if code := Reload(context.Background(), f.sys(), l, false); code != 0 || f.stderr.Len() != 0 {
@@ -143,6 +144,6 @@ func TestReloadRollback(t *testing.T) {
 		t.Fatalf("reload succeeded:\n%s", f.stderr.String())
 	}
 	if after := f.state() + f.deviceState(); after != before {
-		t.Errorf("after the failed reload (- before):\n%s\n%s", lineDiff(before, after), f.stderr.String())
+		t.Errorf("after the failed reload (- before):\n%s\n%s", difftest.Lines(before, after), f.stderr.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/netlinkx"
 )
 
@@ -98,7 +99,7 @@ func TestRouteBatchSameAsSteps(t *testing.T) {
 			want, _ := run(false)
 			got, b := run(true)
 			if got != want {
-				t.Fatalf("with batching:\n%s\nwithout:\n%s\n%s", got, want, lineDiff(want, got))
+				t.Fatalf("with batching:\n%s\nwithout:\n%s\n%s", got, want, difftest.Lines(want, got))
 			}
 			if c.name == "auto" && (len(b.batches) != 1 || b.batches[0] != 450) {
 				t.Errorf("batches %v, want one of 450 routes", b.batches)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gowg/wgtools/internal/conf"
+	"github.com/gowg/wgtools/internal/difftest"
 	"github.com/gowg/wgtools/internal/testnet"
 )
 
@@ -156,29 +157,10 @@ func TestGoldenAgainstReference(t *testing.T) {
 					continue
 				}
 				if r.Stdout != string(want) {
-					t.Errorf("the reference prints (-) where testdata/%s.golden has (+):\n%s", c.golden, lineDiff(r.Stdout, string(want)))
+					t.Errorf("the reference prints (-) where testdata/%s.golden has (+):\n%s", c.golden, difftest.Lines(r.Stdout, string(want)))
 				}
 				break
 			}
 		})
 	}
-}
-
-// lineDiff shows the lines of a and b that differ.
-func lineDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	var out strings.Builder
-	for i := 0; i < len(al) || i < len(bl); i++ {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			fmt.Fprintf(&out, "line %d:\n-%q\n+%q\n", i+1, x, y)
-		}
-	}
-	return out.String()
 }
