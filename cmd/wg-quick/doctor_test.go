@@ -53,22 +53,9 @@ func mustHold(t *testing.T, what, text string, wants ...string) {
 // doctor finds nothing on either side.
 func TestDoctorSeed2(t *testing.T) {
 	testnet.Require(t)
-	a, b := twoPeers(t)
-	lan := testnet.NewHost(t, "wgq-lan")
-	testnet.Connect(t, b, lan, "lan0")
-	b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
-	lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+	a, b, lan := seed2Lab(t)
 	b.MustRun("iptables", "-P", "FORWARD", "DROP")
-	privA, pubA := keyPair(t)
-	privB, pubB := keyPair(t)
-	a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
-	b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
-	mustQuick(t, b, "up", "wg0")
-	mustQuick(t, a, "up", "wg0")
-	if !pingUntil(a, "10.0.0.2", 20) {
-		t.Fatal("no ping to peer2 through the tunnel")
-	}
-	startPings(t, a, "192.168.1.123")
+	pubB := seed2Tunnel(t, a, b)
 
 	r := doctorRun(t, b, "wg0")
 	t.Logf("doctor on peer2 before the fix (exit %d):\n%s", r.Code, r.Stdout)
@@ -287,22 +274,9 @@ func TestDoctorSeed2Firewalls(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each has its own hosts
-			a, b := twoPeers(t)
-			lan := testnet.NewHost(t, "wgq-lan")
-			testnet.Connect(t, b, lan, "lan0")
-			b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
-			lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+			a, b, lan := seed2Lab(t)
 			c.setup(t, b)
-			privA, pubA := keyPair(t)
-			privB, pubB := keyPair(t)
-			a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
-			b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
-			mustQuick(t, b, "up", "wg0")
-			mustQuick(t, a, "up", "wg0")
-			if !pingUntil(a, "10.0.0.2", 20) {
-				t.Fatal("no ping to peer2 through the tunnel")
-			}
-			startPings(t, a, "192.168.1.123")
+			seed2Tunnel(t, a, b)
 			r := doctorRun(t, b, "wg0")
 			t.Logf("doctor on peer2 (exit %d):\n%s", r.Code, r.Stdout)
 			if r.Code != 1 {
@@ -334,23 +308,10 @@ func TestDoctorSeed2Firewalls(t *testing.T) {
 // because a forward rule uses it, as Docker's and most firewalls do.)
 func TestDoctorStaleConntrack(t *testing.T) {
 	testnet.Require(t)
-	a, b := twoPeers(t)
-	lan := testnet.NewHost(t, "wgq-lan")
-	testnet.Connect(t, b, lan, "lan0")
-	b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
-	lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+	a, b, _ := seed2Lab(t)
 	b.MustRun("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
 	b.MustRun("iptables", "-A", "FORWARD", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
-	privA, pubA := keyPair(t)
-	privB, pubB := keyPair(t)
-	a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
-	b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
-	mustQuick(t, b, "up", "wg0")
-	mustQuick(t, a, "up", "wg0")
-	if !pingUntil(a, "10.0.0.2", 20) {
-		t.Fatal("no ping to peer2 through the tunnel")
-	}
-	startPings(t, a, "192.168.1.123")
+	seed2Tunnel(t, a, b)
 	r := doctorRun(t, b, "wg0")
 	mustHold(t, "doctor before the masquerade", r.Stdout, "[no-way-back]", "left on lan0, 0 replies came back")
 	b.MustRun("iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", "lan0", "-j", "MASQUERADE")

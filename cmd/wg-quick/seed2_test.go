@@ -14,11 +14,7 @@ import (
 // HTTP reach it, and down removes the rules.
 func TestSeed2(t *testing.T) {
 	testnet.Require(t)
-	a, b := twoPeers(t)
-	lan := testnet.NewHost(t, "wgq-lan")
-	testnet.Connect(t, b, lan, "lan0")
-	b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
-	lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+	a, b, lan := seed2Lab(t)
 	privA, pubA := keyPair(t)
 	privB, pubB := keyPair(t)
 	confA := peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")
@@ -68,4 +64,34 @@ func TestSeed2(t *testing.T) {
 		t.Errorf("PostDown did not run:\n%s", down.Stderr)
 	}
 	diffState(t, b.Name, beforeB, b.Snapshot())
+}
+
+// seed2Lab is the seed's second scenario's hosts: peer1 (a), peer2 (b) and
+// a LAN host at 192.168.1.123 behind peer2's lan0 (192.168.1.10).
+func seed2Lab(t *testing.T) (a, b, lan *testnet.Host) {
+	t.Helper()
+	a, b = twoPeers(t)
+	lan = testnet.NewHost(t, "wgq-lan")
+	testnet.Connect(t, b, lan, "lan0")
+	b.MustRun("ip", "addr", "add", "192.168.1.10/24", "dev", "lan0")
+	lan.MustRun("ip", "addr", "add", "192.168.1.123/24", "dev", "lan0")
+	return a, b, lan
+}
+
+// seed2Tunnel brings up the seed's tunnel without peer2's forwarding hooks
+// (peer1 routes the LAN into it), waits for a ping through it and starts
+// peer1 pinging the LAN host. It returns peer2's public key.
+func seed2Tunnel(t *testing.T, a, b *testnet.Host) string {
+	t.Helper()
+	privA, pubA := keyPair(t)
+	privB, pubB := keyPair(t)
+	a.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privA, "10.0.0.1/24", "51820", pubB, "10.0.0.2/32, 192.168.1.0/24", "192.0.2.2:51820", "")), 0o600)
+	b.WriteFile("/etc/wireguard/wg0.conf", []byte(peerConf(privB, "10.0.0.2/24", "51820", pubA, "10.0.0.1/32", "192.0.2.1:51820", "")), 0o600)
+	mustQuick(t, b, "up", "wg0")
+	mustQuick(t, a, "up", "wg0")
+	if !pingUntil(a, "10.0.0.2", 20) {
+		t.Fatal("no ping to peer2 through the tunnel")
+	}
+	startPings(t, a, "192.168.1.123")
+	return pubB
 }
